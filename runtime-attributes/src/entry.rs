@@ -1,0 +1,250 @@
+//! Validating the function and expanding `#[runtime::main]` and `#[runtime::test]`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, ItemFn, ReturnType};
+
+use crate::args::{self, Args};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Main,
+    Test,
+}
+
+impl Kind {
+    fn attr(self) -> &'static str {
+        match self {
+            Kind::Main => "#[runtime::main]",
+            Kind::Test => "#[runtime::test]",
+        }
+    }
+}
+
+/// Parse, validate, expand; on error, the errors and the item as it was.
+pub fn entry(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(e) => return with_item(e, item),
+    };
+    let args = args::parse(attr);
+    let checked = validate(kind, &function, args.as_ref().ok());
+    match (args, checked) {
+        (Ok(args), Ok(test_attrs)) => expand(kind, function, args, test_attrs),
+        (Err(mut e), Err(more)) => {
+            e.combine(more);
+            with_item(e, item)
+        }
+        (Err(e), _) | (_, Err(e)) => with_item(e, item),
+    }
+}
+
+fn with_item(error: syn::Error, item: TokenStream) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! { #error #item }
+}
+
+/// The function's `#[should_panic]` and `#[ignore]`, which go on each generated test.
+struct TestAttrs {
+    test: Vec<Attribute>,
+    other: Vec<Attribute>,
+}
+
+/// Checks the function against the attribute; every problem is reported, each at its tokens.
+fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<TestAttrs> {
+    let mut errors: Vec<syn::Error> = Vec::new();
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            sig.fn_token,
+            format!("the `async` keyword is missing from the function declaration: {} runs an `async fn`", kind.attr()),
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.inputs,
+            format!("{} functions take no arguments", kind.attr()),
+        ));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(syn::Error::new_spanned(&sig.generics, format!("{} functions cannot be generic", kind.attr())));
+    }
+    let (test, other): (Vec<_>, Vec<_>) = function
+        .attrs
+        .iter()
+        .cloned()
+        .partition(|a| a.path().is_ident("should_panic") || a.path().is_ident("ignore"));
+    if let Some(args) = args {
+        if kind == Kind::Main {
+            if let Some(timeout) = &args.timeout {
+                errors.push(syn::Error::new(timeout.span, "`timeout` is a test option; `main` takes only a backend"));
+            }
+            if let Some(span) = args.start_paused {
+                errors.push(syn::Error::new(span, "`start_paused` is a test option; `main` takes only a backend"));
+            }
+            if args.backends.len() > 1 || args.backends.iter().any(|b| b.named) {
+                let extra = args.backends.iter().find(|b| b.named).or(args.backends.get(1)).expect("checked");
+                errors.push(syn::Error::new_spanned(
+                    &extra.expr,
+                    "`#[runtime::main]` takes one backend, unnamed: `#[runtime::main(runtime_tokio::Tokio)]`",
+                ));
+            }
+            if !test.is_empty() {
+                errors.push(syn::Error::new_spanned(&test[0], "test attributes do not apply to `main`"));
+            }
+        }
+        if let Some(span) = args.start_paused {
+            errors.push(syn::Error::new(
+                span,
+                "`start_paused` needs the virtual clock (`runtime::time::pause`), which this version of runtime \
+                 does not have yet",
+            ));
+        }
+        if args.timeout.is_some() {
+            let bare = test.iter().find(|a| a.path().is_ident("should_panic") && matches!(a.meta, syn::Meta::Path(_)));
+            if let Some(bare) = bare {
+                errors.push(syn::Error::new_spanned(
+                    bare,
+                    "a bare `#[should_panic]` would pass when the test times out: name the expected message, \
+                     `#[should_panic(expected = \"...\")]`",
+                ));
+            }
+        }
+        let module_form = args.backends.len() > 1 || args.backends.iter().any(|b| b.named);
+        if module_form {
+            for backend in args.backends.iter().filter(|b| b.name.is_none()) {
+                errors.push(syn::Error::new_spanned(
+                    &backend.expr,
+                    "name this backend: `name = EXPR` (only a path names itself, by its last segment)",
+                ));
+            }
+        }
+    }
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(TestAttrs { test, other }),
+        Some(mut first) => {
+            errors.for_each(|e| first.combine(e));
+            Err(first)
+        }
+    }
+}
+
+fn output_type(function: &ItemFn) -> TokenStream {
+    match &function.sig.output {
+        ReturnType::Default => quote! { () },
+        ReturnType::Type(_, ty) => quote! { #ty },
+    }
+}
+
+fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream {
+    let span = function.sig.fn_token.span();
+    let module_form = args.backends.len() > 1 || args.backends.iter().any(|b| b.named);
+    if kind == Kind::Test && module_form {
+        return expand_module(function, args, attrs);
+    }
+    let backend = match args.backends.first() {
+        Some(backend) => {
+            let expr = &backend.expr;
+            quote! { #expr }
+        }
+        None => quote_spanned! {span=> ::runtime::__default_backend!() },
+    };
+    let ItemFn { vis, sig, block, .. } = &function;
+    let name = &sig.ident;
+    let output = &sig.output;
+    let ty = output_type(&function);
+    let run = quote_spanned! {span=>
+        ::runtime::__private::enter::<#ty, _, _>(#backend, async #block)
+    };
+    let TestAttrs { test, other } = attrs;
+    match kind {
+        Kind::Main => quote! {
+            #(#other)*
+            #vis fn #name() #output {
+                #run
+            }
+        },
+        Kind::Test => {
+            let should_panic = test.iter().any(|a| a.path().is_ident("should_panic"));
+            let (output, body) = match &args.timeout {
+                None => (quote! { #output }, run),
+                Some(timeout) => watched(timeout, run, should_panic, quote! { -> ::std::process::ExitCode }),
+            };
+            quote! {
+                #[::core::prelude::v1::test]
+                #(#test)*
+                #(#other)*
+                #vis fn #name() #output {
+                    #body
+                }
+            }
+        }
+    }
+}
+
+/// A test's return type and body running `run` under the wall-clock watchdog. A
+/// `#[should_panic]` test returns `()`, as its body does; the others return `ret`, the exit code
+/// of the body's result, reported on the body's own thread.
+fn watched(timeout: &args::Timeout, run: TokenStream, should_panic: bool, ret: TokenStream) -> (TokenStream, TokenStream) {
+    let millis = timeout.millis;
+    let label = &timeout.label;
+    let limit = quote! { ::core::time::Duration::from_millis(#millis) };
+    if should_panic {
+        (quote! {}, quote! { ::runtime::__private::watchdog(#limit, #label, move || { #run; }) })
+    } else {
+        (ret, quote! { ::runtime::__private::watchdog(#limit, #label, move || ::runtime::__private::report(#run)) })
+    }
+}
+
+fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream {
+    let ItemFn { vis, sig, block, .. } = &function;
+    let name = &sig.ident;
+    let output = &sig.output;
+    let body_fn = format_ident!("__runtime_test_body_{}", name);
+    let TestAttrs { test, other } = attrs;
+    let should_panic = test.iter().any(|a| a.path().is_ident("should_panic"));
+    let mut helpers = Vec::new();
+    let mut tests = Vec::new();
+    for (i, backend) in args.backends.iter().enumerate() {
+        let test_name = backend.name.as_ref().expect("validated: every backend of a list has a name");
+        let backend_fn = format_ident!("__runtime_test_backend_{}_{}", name, i);
+        let expr = &backend.expr;
+        helpers.push(quote! {
+            #[doc(hidden)]
+            #[allow(dead_code, non_snake_case)]
+            #(#other)*
+            fn #backend_fn() -> impl ::runtime::raw::Runtime {
+                #expr
+            }
+        });
+        let run = quote! { ::runtime::raw::enter(super::#backend_fn(), super::#body_fn()) };
+        let plain = if should_panic { quote! {} } else { quote! { -> impl ::std::process::Termination } };
+        let (ret, body) = match &args.timeout {
+            None => (plain, run),
+            Some(timeout) => watched(timeout, run, should_panic, quote! { -> ::std::process::ExitCode }),
+        };
+        tests.push(quote! {
+            #[::core::prelude::v1::test]
+            #(#test)*
+            fn #test_name() #ret {
+                #body
+            }
+        });
+    }
+    quote! {
+        #(#helpers)*
+
+        #[doc(hidden)]
+        #[allow(dead_code, non_snake_case)]
+        #(#other)*
+        async fn #body_fn() #output #block
+
+        #(#other)*
+        #vis mod #name {
+            #(#tests)*
+        }
+    }
+}
+

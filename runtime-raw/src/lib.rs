@@ -1,0 +1,271 @@
+//! The contract between the `runtime` facade and its backends.
+//!
+//! `runtime` depends on `runtime-native` by default, while every backend must implement a trait
+//! that neither of them owns; this crate holds that trait so Cargo sees no cycle. It owns four
+//! things and no backend code:
+//!
+//! - [`Runtime`]: what a user passes to `#[runtime::main(...)]`. It is a *recipe*: its one
+//!   method starts a fresh instance of the backend, runs a borrowed, non-`Send` future on the
+//!   calling thread to completion, and stops the instance before it returns.
+//! - [`Instance`]: the running instance, which the backend installs as *current* on each of its
+//!   threads ([`set_current`]); the facade reaches it through [`with_current`]. Its methods are
+//!   what the facade needs: spawn, TCP, UDP, name resolution, timers and the clock.
+//! - The I/O object traits of [`net`] and the timer of [`time`], one boxed object per socket
+//!   or timer.
+//! - The task ABI of [`task`]: one heap block per task, and [`enter`].
+//!
+//! # What is allocated, and why
+//!
+//! **Per spawn**, the facade moves the future into a [`task::NewTask`] on its stack and calls
+//! [`Instance::spawn`]; the backend calls [`task::NewTask::build`] with its [`task::Driver`],
+//! which allocates *one* block holding the task's state word, the join waker slot, the future,
+//! and then its output in the same bytes. The typed [`task::JoinHandle`] points into that block:
+//! no boxed future, no join channel. A backend that schedules tasks itself (native) queues the
+//! block directly: one allocation per spawn. A backend that only runs its own task objects
+//! (Tokio) wraps the block in one of them: two allocations, its own and ours, which is why
+//! spawning through the facade costs about what `tokio::spawn` does.
+//!
+//! **Per I/O object**, one box: the facade's `TcpStream` holds a `Box<dyn net::TcpStream>` and
+//! each read or write is one virtual call to the backend, which does the system call and the
+//! readiness bookkeeping. Operations that many tasks may await at once on one object (`accept`,
+//! `recv_from`, ...) return a boxed future per call, so that each waiting task has its own waiter
+//! in the backend; stream reads and writes, the hot path, allocate nothing.
+//!
+//! **Per timer**, one box: a `Delay` holds a pinned `Box<dyn time::Timer>`, created the first
+//! time it is polled, so a `Delay` can be made outside any runtime.
+//!
+//! # Safety
+//!
+//! The task ABI is the one place this crate uses `unsafe`; every block says why it holds.
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+pub mod net;
+pub mod task;
+pub mod time;
+
+pub use futures_task::SpawnError;
+
+/// A boxed, `Send` future borrowing for `'a`: what the object-safe traits return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A backend: how to start an instance and run a future on it.
+///
+/// Implemented by unit structs such as `runtime_native::Native` and `runtime_tokio::Tokio`, and
+/// by configured builders. Call it through [`enter`], which adds the checks and the panic
+/// handling every backend shares.
+pub trait Runtime {
+    /// Starts a fresh instance (its own threads, reactor, timers and clock), polls `entry` on
+    /// the calling thread until it completes, then shuts the instance down before returning:
+    /// pending tasks are dropped (their destructors run) and its threads are joined.
+    ///
+    /// The backend installs the instance as current on the calling thread and on each of its
+    /// own threads with [`set_current`] for as long as they run.
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>);
+}
+
+impl<R: Runtime + ?Sized> Runtime for &R {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        (**self).block_on(entry)
+    }
+}
+
+impl<R: Runtime + ?Sized> Runtime for Box<R> {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        (**self).block_on(entry)
+    }
+}
+
+impl<R: Runtime + ?Sized> Runtime for Arc<R> {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        (**self).block_on(entry)
+    }
+}
+
+/// A running instance of a backend, shared by its threads and by `Spawner`s.
+pub trait Instance: Send + Sync + 'static {
+    /// Builds and schedules a task (see [`task::NewTask`]).
+    ///
+    /// # Errors
+    /// [`SpawnError::shutdown`] once the instance has stopped; the future is then dropped.
+    fn spawn(&self, task: task::NewTask<'_>) -> Result<(), SpawnError>;
+
+    /// Opens a TCP connection to one address.
+    fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn net::TcpStream>>>;
+
+    /// Takes over a bound, non-blocking std listener.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn net::TcpListener>>;
+
+    /// Takes over a connected, non-blocking std stream.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    fn tcp_stream(&self, stream: std::net::TcpStream) -> io::Result<Box<dyn net::TcpStream>>;
+
+    /// Takes over a bound, non-blocking std UDP socket.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    fn udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Box<dyn net::UdpSocket>>;
+
+    /// Resolves a host name without blocking the instance's workers.
+    fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
+
+    /// A timer that fires at `deadline` on this instance's clock.
+    fn timer(&self, deadline: Instant) -> Pin<Box<dyn time::Timer>>;
+
+    /// The instance's clock.
+    fn now(&self) -> Instant;
+}
+
+impl fmt::Debug for dyn Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Instance")
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn Instance>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the instance running on this thread, if any.
+///
+/// Returns `f(None)` where there is none, also while this thread's locals are being destroyed
+/// (a waker woken from a thread-local destructor must not panic).
+pub fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn Instance>>) -> R) -> R {
+    let mut f = Some(f);
+    let out = CURRENT.try_with(|current| {
+        let f = f.take().expect("called once");
+        match current.try_borrow() {
+            Ok(current) => f(current.as_ref()),
+            Err(_) => f(None),
+        }
+    });
+    match out {
+        Ok(out) => out,
+        Err(_) => (f.take().expect("not called when try_with fails"))(None),
+    }
+}
+
+/// The instance running on this thread, if any.
+pub fn current() -> Option<Arc<dyn Instance>> {
+    with_current(|current| current.cloned())
+}
+
+/// Makes `instance` current on this thread until the guard is dropped, when the previous one
+/// (usually none) comes back. Backends call it on every thread they run.
+pub fn set_current(instance: Arc<dyn Instance>) -> CurrentGuard {
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(instance));
+    CurrentGuard { previous, _not_send: std::marker::PhantomData }
+}
+
+/// Restores the previously current instance when dropped; see [`set_current`].
+pub struct CurrentGuard {
+    previous: Option<Arc<dyn Instance>>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl fmt::Debug for CurrentGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CurrentGuard")
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Take the instance out before dropping it: its destructor may look at CURRENT.
+        let replaced = CURRENT.try_with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
+        drop(replaced);
+    }
+}
+
+/// Message of the panic when `enter` is called on a thread that already runs an instance.
+pub const NESTED_ENTER: &str = "`runtime::raw::enter` (or `#[runtime::main]` / `#[runtime::test]`) was called from \
+     inside a running runtime; that would block one of its threads. Await the future instead, or \
+     `runtime::spawn` it";
+
+const BACKEND_RETURNED_EARLY: &str = "the backend's `Runtime::block_on` returned before the future completed";
+
+/// Starts a fresh instance of `rt`, runs `future` to completion on the calling thread, shuts the
+/// instance down and returns the future's output.
+///
+/// This is what `#[runtime::main]` and `#[runtime::test]` expand to. The future may borrow from
+/// the caller and need not be `Send`.
+///
+/// # Examples
+/// ```
+/// # struct Inline;
+/// # impl runtime_raw::Runtime for Inline {
+/// #     fn block_on(&self, entry: std::pin::Pin<&mut (dyn std::future::Future<Output = ()> + '_)>) {
+/// #         futures::executor::block_on(entry)
+/// #     }
+/// # }
+/// let name = String::from("borrowed");
+/// let len = runtime_raw::enter(Inline, async { name.len() });
+/// assert_eq!(len, 8);
+/// ```
+///
+/// # Panics
+/// When called from a thread that is running an instance, and with the future's own panic
+/// (its original payload), after the instance has shut down.
+pub fn enter<R: Runtime, F: Future>(rt: R, future: F) -> F::Output {
+    if with_current(|current| current.is_some()) {
+        panic!("{NESTED_ENTER}");
+    }
+    let mut result: Option<Result<F::Output, task::Panic>> = None;
+    {
+        let mut entry = pin!(CatchUnwind { future, result: &mut result });
+        rt.block_on(entry.as_mut());
+    }
+    match result {
+        Some(Ok(output)) => output,
+        Some(Err(payload)) => panic::resume_unwind(payload),
+        None => panic!("{BACKEND_RETURNED_EARLY}"),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls `future`, storing its output or its panic in `result`.
+    struct CatchUnwind<'a, F: Future> {
+        #[pin]
+        future: F,
+        result: &'a mut Option<Result<F::Output, task::Panic>>,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.result.is_some() {
+            return Poll::Ready(());
+        }
+        match panic::catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                **this.result = Some(Ok(output));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                **this.result = Some(Err(payload));
+                Poll::Ready(())
+            }
+        }
+    }
+}

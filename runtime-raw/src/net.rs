@@ -1,0 +1,70 @@
+//! The I/O objects a backend provides behind the facade's `TcpListener`, `TcpStream` and
+//! `UdpSocket`.
+//!
+//! Each is an object-safe trait with only the operations that need the backend's reactor;
+//! socket options, addresses and `shutdown` are plain system calls that the facade makes on the
+//! descriptor itself. Operations that many tasks may await at once on one object return a
+//! boxed future per call, so that each waiting task has its own waiter and all are woken.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use crate::BoxFuture;
+
+/// Gives the facade the OS socket, for options and addresses.
+pub trait AsSocket {
+    /// The socket's file descriptor.
+    #[cfg(unix)]
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_>;
+
+    /// The socket's handle.
+    #[cfg(windows)]
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_>;
+}
+
+/// A connected TCP stream. One reader and one writer may wait at the same time.
+pub trait TcpStream: AsSocket + fmt::Debug + Send + Sync {
+    /// Reads into `buf`, registering `cx` for read readiness when none is available.
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Vectored read; by default reads into the first non-empty buffer.
+    fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
+        let buf = bufs.iter_mut().find(|b| !b.is_empty()).map_or(&mut [][..], |b| &mut **b);
+        self.poll_read(cx, buf)
+    }
+
+    /// Writes from `buf`, registering `cx` for write readiness when the socket is full.
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+
+    /// Vectored write; by default writes the first non-empty buffer.
+    fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let buf = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        self.poll_write(cx, buf)
+    }
+}
+
+/// A listening TCP socket. Any number of tasks may await `accept` at once.
+pub trait TcpListener: AsSocket + fmt::Debug + Send + Sync {
+    /// Accepts one connection.
+    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn TcpStream>, SocketAddr)>>;
+}
+
+/// A UDP socket. Any number of tasks may await each operation at once.
+pub trait UdpSocket: AsSocket + fmt::Debug + Send + Sync {
+    /// Sends one datagram to `addr`.
+    fn send_to<'a>(&'a self, buf: &'a [u8], addr: SocketAddr) -> BoxFuture<'a, io::Result<usize>>;
+
+    /// Receives one datagram.
+    fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>>;
+
+    /// Receives one datagram without removing it from the queue.
+    fn peek_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>>;
+
+    /// Sends one datagram to the connected peer.
+    fn send<'a>(&'a self, buf: &'a [u8]) -> BoxFuture<'a, io::Result<usize>>;
+
+    /// Receives one datagram from the connected peer.
+    fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>>;
+}

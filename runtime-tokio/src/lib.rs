@@ -1,0 +1,294 @@
+//! Tokio backend for the `runtime` facade.
+//!
+//! [`Tokio`] runs each `enter` on a fresh multi-thread Tokio runtime, [`TokioCurrentThread`] on a
+//! fresh current-thread one; [`Tokio::builder`] configures the former. Switching a program to
+//! either is one line:
+//!
+//! ```
+//! #[runtime::main(runtime_tokio::Tokio)]
+//! async fn main() {
+//!     let answer = runtime::spawn(async { 6 * 7 }).await;
+//!     assert_eq!(answer, 42);
+//! }
+//! ```
+//!
+//! Tasks spawned through the facade are one block of the facade's task ABI (future, output and
+//! state) polled from inside a Tokio task: two allocations per spawn, `tokio::spawn`'s and ours.
+//! I/O objects are Tokio's own, one box each; stream reads and writes are Tokio's readiness
+//! check followed by a `try_read`/`try_write`, exactly what Tokio's own `poll_read` does.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod net;
+mod timer;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use runtime_raw::task::{Driver, NewTask, Task};
+use runtime_raw::{BoxFuture, CurrentGuard, Instance, Runtime, SpawnError};
+
+/// The multi-thread Tokio runtime: one worker per core by default.
+///
+/// # Examples
+/// ```
+/// let sum = runtime::raw::enter(runtime_tokio::Tokio, async {
+///     let a = runtime::spawn(async { 1 });
+///     let b = runtime::spawn(async { 2 });
+///     a.await + b.await
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tokio;
+
+/// The current-thread Tokio runtime: every task runs on the thread that called `enter`.
+///
+/// # Examples
+/// ```
+/// let out = runtime::raw::enter(runtime_tokio::TokioCurrentThread, async {
+///     runtime::spawn(async { "spawned" }).await
+/// });
+/// assert_eq!(out, "spawned");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioCurrentThread;
+
+impl Tokio {
+    /// Configures a multi-thread Tokio runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_tokio::Tokio::builder().worker_threads(2).build();
+    /// assert_eq!(runtime::raw::enter(rt, async { 5 }), 5);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
+
+const ZERO_WORKERS: &str = "`Builder::worker_threads(0)`: a runtime needs at least one worker thread";
+const ZERO_BLOCKING: &str = "`Builder::max_blocking_threads(0)`: the blocking pool needs at least one thread";
+
+/// Settings for a multi-thread Tokio runtime; see [`Tokio::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    max_blocking_threads: Option<usize>,
+    blocking_keep_alive: Option<Duration>,
+}
+
+impl Builder {
+    /// Number of worker threads (default: one per core).
+    ///
+    /// # Panics
+    /// `build` panics when `n` is 0.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Cap of the blocking pool (default: Tokio's, 512).
+    ///
+    /// # Panics
+    /// `build` panics when `n` is 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default: 10 s).
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = Some(d);
+        self
+    }
+
+    /// The configured backend, usable wherever [`Tokio`] is.
+    ///
+    /// # Panics
+    /// When a thread count is 0.
+    pub fn build(self) -> Configured {
+        assert!(self.worker_threads != Some(0), "{ZERO_WORKERS}");
+        assert!(self.max_blocking_threads != Some(0), "{ZERO_BLOCKING}");
+        Configured { flavor: Flavor::MultiThread, settings: self }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    MultiThread,
+    CurrentThread,
+}
+
+/// A configured Tokio backend, made by [`Builder::build`].
+#[derive(Debug, Clone)]
+pub struct Configured {
+    flavor: Flavor,
+    settings: Builder,
+}
+
+impl Runtime for Tokio {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        Configured { flavor: Flavor::MultiThread, settings: Builder::default() }.block_on(entry)
+    }
+}
+
+impl Runtime for TokioCurrentThread {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        Configured { flavor: Flavor::CurrentThread, settings: Builder::default() }.block_on(entry)
+    }
+}
+
+thread_local! {
+    /// Keeps the instance current on each of Tokio's threads while it runs.
+    static THREAD_GUARD: RefCell<Option<CurrentGuard>> = const { RefCell::new(None) };
+}
+
+impl Runtime for Configured {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        let mut builder = match self.flavor {
+            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        };
+        builder.enable_io().enable_time();
+        if let Some(n) = self.settings.worker_threads {
+            builder.worker_threads(n);
+        }
+        if let Some(n) = self.settings.max_blocking_threads {
+            builder.max_blocking_threads(n);
+        }
+        if let Some(d) = self.settings.blocking_keep_alive {
+            builder.thread_keep_alive(d);
+        }
+        let instance = Arc::new(TokioInstance { handle: OnceLock::new(), stopped: AtomicBool::new(false) });
+        let on_start = instance.clone();
+        builder
+            .on_thread_start(move || {
+                let guard = runtime_raw::set_current(on_start.clone());
+                THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
+            })
+            .on_thread_stop(|| {
+                let guard = THREAD_GUARD.with(|slot| slot.borrow_mut().take());
+                drop(guard);
+            });
+        let rt = builder.build().unwrap_or_else(|e| panic!("could not start a Tokio runtime: {e}"));
+        let _ = instance.handle.set(rt.handle().clone());
+        let guard = runtime_raw::set_current(instance.clone());
+        rt.block_on(entry);
+        // From here on, spawns are refused; dropping the runtime drops every task (our task
+        // objects shut their blocks down) and joins the worker threads. The guard stays until
+        // then, so destructors that look for the current runtime find it, stopped.
+        instance.stopped.store(true, Ordering::Release);
+        drop(rt);
+        drop(guard);
+    }
+}
+
+/// A running Tokio runtime, as the facade sees it.
+struct TokioInstance {
+    handle: OnceLock<tokio::runtime::Handle>,
+    stopped: AtomicBool,
+}
+
+impl TokioInstance {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.handle.get().expect("the handle is set before the instance is made current")
+    }
+}
+
+/// Our task block inside a Tokio task.
+struct TokioTask(Task);
+
+impl Future for TokioTask {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.poll_inline(cx)
+    }
+}
+
+impl Drop for TokioTask {
+    fn drop(&mut self) {
+        // Tokio drops unfinished tasks when it shuts down: so does the block.
+        self.0.shutdown();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls `future` with this runtime's context entered, for Tokio calls that look it up.
+    struct InContext<F> {
+        handle: tokio::runtime::Handle,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for InContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.handle.enter();
+        this.future.poll(cx)
+    }
+}
+
+impl Instance for TokioInstance {
+    fn spawn(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(SpawnError::shutdown());
+        }
+        let task = task.build(Driver::inline());
+        drop(self.handle().spawn(TokioTask(task)));
+        Ok(())
+    }
+
+    fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
+        Box::pin(InContext {
+            handle: self.handle().clone(),
+            future: async move {
+                let stream = tokio::net::TcpStream::connect(addr).await?;
+                Ok(Box::new(net::TcpStream(stream)) as Box<dyn runtime_raw::net::TcpStream>)
+            },
+        })
+    }
+
+    fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn runtime_raw::net::TcpListener>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::TcpListener(tokio::net::TcpListener::from_std(listener)?)))
+    }
+
+    fn tcp_stream(&self, stream: std::net::TcpStream) -> io::Result<Box<dyn runtime_raw::net::TcpStream>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::TcpStream(tokio::net::TcpStream::from_std(stream)?)))
+    }
+
+    fn udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Box<dyn runtime_raw::net::UdpSocket>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::UdpSocket(tokio::net::UdpSocket::from_std(socket)?)))
+    }
+
+    fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        Box::pin(InContext {
+            handle: self.handle().clone(),
+            future: async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) },
+        })
+    }
+
+    fn timer(&self, deadline: Instant) -> Pin<Box<dyn runtime_raw::time::Timer>> {
+        let _entered = self.handle().enter();
+        Box::pin(timer::TokioTimer::new(deadline))
+    }
+
+    fn now(&self) -> Instant {
+        let _entered = self.handle().enter();
+        tokio::time::Instant::now().into_std()
+    }
+}

@@ -1,0 +1,328 @@
+//! TCP listeners and streams.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use futures::io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::addr::{Target, ToSocketAddrs, with_addr};
+use super::socket::{self, impl_fd, with_socket};
+use crate::raw;
+
+/// Connections a listener queues before `accept` takes them (the kernel caps it at
+/// `net.core.somaxconn`). std's 128 is too few for a server under a burst of connects.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A TCP socket listening for connections.
+///
+/// # Examples
+/// ```
+/// use futures::prelude::*;
+/// use runtime::net::{TcpListener, TcpStream};
+///
+/// #[runtime::main(runtime_tokio::Tokio)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let client = runtime::spawn(async move { TcpStream::connect(addr).await });
+///     let (_stream, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.await?.local_addr()?);
+///     Ok(())
+/// }
+/// ```
+pub struct TcpListener {
+    inner: Box<dyn raw::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds a listener to the first of `addr`'s addresses that accepts it.
+    ///
+    /// Port 0 picks a free port; [`local_addr`](Self::local_addr) tells which. A host name is
+    /// resolved on the calling thread, like `std::net::TcpListener::bind`.
+    ///
+    /// # Errors
+    /// The OS's error (for example `AddrInUse`) for the last address tried, naming it; an
+    /// `InvalidInput` error for a malformed address.
+    ///
+    /// # Panics
+    /// When no runtime is running on this thread.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let instance = crate::instance("TcpListener::bind");
+        let target = addr.target();
+        let label = target.to_string();
+        let mut last = None;
+        for addr in target.resolve_blocking()? {
+            match bind_listener(addr) {
+                Ok(listener) => {
+                    let inner = instance.tcp_listener(listener).map_err(|e| with_addr(e, "could not bind", &addr))?;
+                    return Ok(TcpListener { inner });
+                }
+                Err(e) => last = Some(with_addr(e, "could not bind", &addr)),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{label} has no address"))))
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&*self.inner)
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// Any number of tasks may await `accept` on one listener at once.
+    ///
+    /// # Errors
+    /// The OS's, for example when the descriptor limit is reached; the listener stays usable.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it resolves loses no connection.
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send + '_ {
+        let accept = self.inner.accept();
+        async move {
+            let (inner, peer) = accept.await?;
+            Ok((TcpStream { inner }, peer))
+        }
+    }
+
+    /// A never-ending stream of accepted connections.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::prelude::*;
+    /// # #[runtime::main(runtime_tokio::Tokio)]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// runtime::spawn(async move { runtime::net::TcpStream::connect(addr).await }).detach();
+    /// let mut incoming = listener.incoming();
+    /// let stream = incoming.next().await.expect("never ends")?;
+    /// assert_eq!(stream.local_addr()?, addr);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self, accept: None }
+    }
+}
+
+fn bind_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TcpListener");
+        if let Ok(addr) = self.local_addr() {
+            d.field("addr", &addr);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+/// The stream returned by [`TcpListener::incoming`].
+#[must_use = "streams do nothing unless polled"]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+    accept: Option<raw::BoxFuture<'a, io::Result<(Box<dyn raw::net::TcpStream>, SocketAddr)>>>,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let listener = self.listener;
+        let accept = self.accept.get_or_insert_with(|| listener.inner.accept());
+        let result = futures::ready!(accept.as_mut().poll(cx));
+        self.accept = None;
+        Poll::Ready(Some(result.map(|(inner, _)| TcpStream { inner })))
+    }
+}
+
+impl futures::stream::FusedStream for Incoming<'_> {
+    fn is_terminated(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming").field("listener", self.listener).finish()
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes go through futures-io's [`AsyncRead`] and [`AsyncWrite`], on the stream and
+/// on `&TcpStream`, so one task may read while another writes.
+///
+/// # Examples
+/// ```
+/// use futures::prelude::*;
+/// use runtime::net::{TcpListener, TcpStream};
+///
+/// #[runtime::main(runtime_tokio::Tokio)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0; 4];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok(())
+/// }
+/// ```
+pub struct TcpStream {
+    inner: Box<dyn raw::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each of its addresses in turn.
+    ///
+    /// Host names are resolved without blocking the runtime's workers.
+    ///
+    /// # Errors
+    /// The last address's error (for example `ConnectionRefused`), naming it; resolution errors
+    /// naming the host.
+    ///
+    /// # Panics
+    /// When polled with no runtime running on the thread.
+    pub fn connect(addr: impl ToSocketAddrs) -> impl Future<Output = io::Result<TcpStream>> + Send {
+        let target = addr.target();
+        async move {
+            let instance = crate::instance("TcpStream::connect");
+            let label = target.to_string();
+            let mut last = None;
+            for addr in target.resolve(&*instance).await? {
+                match instance.connect_tcp(addr).await {
+                    Ok(inner) => return Ok(TcpStream { inner }),
+                    Err(e) => last = Some(with_addr(e, "could not connect to", &addr)),
+                }
+            }
+            Err(last.unwrap_or_else(|| Target::Invalid(label).into_error()))
+        }
+    }
+
+    /// This end's address.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&*self.inner)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    /// The OS's (`NotConnected` once the peer is gone on some systems).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket::peer_addr(&*self.inner)
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    ///
+    /// A reader waiting on this stream then sees end of stream; a writer gets an error.
+    ///
+    /// # Errors
+    /// The OS's, for example `NotConnected`.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.shutdown(how))
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_tcp_nodelay(nodelay))
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        with_socket(&*self.inner, |s| s.tcp_nodelay())
+    }
+}
+
+impl Target {
+    fn into_error(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{self} has no address"))
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TcpStream");
+        if let Ok(addr) = self.local_addr() {
+            d.field("local", &addr);
+        }
+        if let Ok(addr) = self.peer_addr() {
+            d.field("peer", &addr);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl_fd!(TcpListener, TcpStream);
+
+macro_rules! stream_io {
+    ($($ty:ty),*) => {$(
+        impl AsyncRead for $ty {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                self.inner.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                self.inner.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered here.
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(with_socket(&*self.inner, |s| s.shutdown(Shutdown::Write)))
+            }
+        }
+    )*};
+}
+
+stream_io!(TcpStream, &TcpStream);
+

@@ -1,0 +1,261 @@
+//! UDP sockets.
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::addr::{ToSocketAddrs, with_addr};
+use super::socket::{self, impl_fd, with_socket};
+use crate::raw;
+
+/// A UDP socket.
+///
+/// Every operation takes `&self`, and any number of tasks may await them on one socket at once
+/// (share it with an `Arc`).
+///
+/// # Examples
+/// ```
+/// use runtime::net::UdpSocket;
+///
+/// #[runtime::main(runtime_tokio::Tokio)]
+/// async fn main() -> std::io::Result<()> {
+///     let a = UdpSocket::bind("127.0.0.1:0")?;
+///     let b = UdpSocket::bind("127.0.0.1:0")?;
+///     a.send_to(b"hello", b.local_addr()?).await?;
+///     let mut buf = [0; 16];
+///     let (n, from) = b.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
+///     Ok(())
+/// }
+/// ```
+pub struct UdpSocket {
+    inner: Box<dyn raw::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds a socket to the first of `addr`'s addresses that accepts it.
+    ///
+    /// # Errors
+    /// The OS's error for the last address tried (for example `AddrInUse`), naming it.
+    ///
+    /// # Panics
+    /// When no runtime is running on this thread.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let instance = crate::instance("UdpSocket::bind");
+        let target = addr.target();
+        let label = target.to_string();
+        let mut last = None;
+        for addr in target.resolve_blocking()? {
+            let bound = std::net::UdpSocket::bind(addr).and_then(|socket| {
+                socket.set_nonblocking(true)?;
+                instance.udp_socket(socket)
+            });
+            match bound {
+                Ok(inner) => return Ok(UdpSocket { inner }),
+                Err(e) => last = Some(with_addr(e, "could not bind", &addr)),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{label} has no address"))))
+    }
+
+    /// The address this socket is bound to.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(&*self.inner)
+    }
+
+    /// Sends `buf` as one datagram to `addr` (its first address), returning the bytes sent.
+    ///
+    /// # Errors
+    /// The OS's, naming the address; resolution errors naming the host.
+    pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
+        let target = addr.target();
+        let label = target.to_string();
+        let instance = crate::instance("UdpSocket::send_to");
+        let addrs = target.resolve(&*instance).await?;
+        let addr = addrs[0];
+        self.inner
+            .send_to(buf, addr)
+            .await
+            .map_err(|e| with_addr(e, "could not send to", &label))
+    }
+
+    /// Receives one datagram into `buf`, returning its length and sender.
+    ///
+    /// # Errors
+    /// The OS's.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it resolves loses no datagram.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.recv_from(buf).await
+    }
+
+    /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.inner.peek_from(buf).await
+    }
+
+    /// Sets the default destination of [`send`](Self::send) and the only source
+    /// [`recv`](Self::recv) accepts, trying each of `addr`'s addresses in turn.
+    ///
+    /// # Errors
+    /// The OS's, naming the address.
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let target = addr.target();
+        let instance = crate::instance("UdpSocket::connect");
+        let mut last = None;
+        for addr in target.resolve(&*instance).await? {
+            match with_socket(&*self.inner, |s| s.connect(&addr.into())) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(with_addr(e, "could not connect to", &addr)),
+            }
+        }
+        Err(last.expect("resolve returns at least one address"))
+    }
+
+    /// Sends `buf` to the connected peer.
+    ///
+    /// # Errors
+    /// The OS's; `NotConnected` before [`connect`](Self::connect).
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.send(buf).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    /// The OS's (for example `ConnectionRefused` after an ICMP port unreachable).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.recv(buf).await
+    }
+
+    /// Whether `SO_BROADCAST` is set.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        with_socket(&*self.inner, |s| s.broadcast())
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_broadcast(on))
+    }
+
+    /// The `IP_TTL` of outgoing datagrams.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn ttl(&self) -> io::Result<u32> {
+        with_socket(&*self.inner, |s| s.ttl_v4())
+    }
+
+    /// Sets `IP_TTL`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_ttl_v4(ttl))
+    }
+
+    /// Whether IPv4 multicast datagrams loop back to this host.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        with_socket(&*self.inner, |s| s.multicast_loop_v4())
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_multicast_loop_v4(on))
+    }
+
+    /// Whether IPv6 multicast datagrams loop back to this host.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        with_socket(&*self.inner, |s| s.multicast_loop_v6())
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_multicast_loop_v6(on))
+    }
+
+    /// The `IP_MULTICAST_TTL` of outgoing multicast datagrams.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        with_socket(&*self.inner, |s| s.multicast_ttl_v4())
+    }
+
+    /// Sets `IP_MULTICAST_TTL`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.set_multicast_ttl_v4(ttl))
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface with address `interface`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.join_multicast_v4(multiaddr, interface))
+    }
+
+    /// Leaves an IPv4 multicast group.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.leave_multicast_v4(multiaddr, interface))
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on interface index `interface` (0: any).
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.join_multicast_v6(multiaddr, interface))
+    }
+
+    /// Leaves an IPv6 multicast group.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        with_socket(&*self.inner, |s| s.leave_multicast_v6(multiaddr, interface))
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("UdpSocket");
+        if let Ok(addr) = self.local_addr() {
+            d.field("addr", &addr);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl_fd!(UdpSocket);

@@ -1,0 +1,123 @@
+//! `Delay`: a future that fires at a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::future::FusedFuture;
+
+use crate::raw::time::Timer;
+
+/// A future that resolves at a deadline, to the [`now()`](super::now) at which it fired.
+///
+/// It never resolves before its deadline. A `Delay` can be made anywhere; it belongs to the
+/// runtime instance in which it is first polled. `Duration::MAX` (or any deadline past the end of
+/// time) never fires and never panics.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::Delay;
+///
+/// #[runtime::main(runtime_tokio::Tokio)]
+/// async fn main() {
+///     let start = runtime::time::now();
+///     let fired = Delay::new(Duration::from_millis(10)).await;
+///     assert!(fired - start >= Duration::from_millis(10));
+/// }
+/// ```
+///
+/// # Panics
+/// Polling it with no runtime running on the thread.
+pub struct Delay {
+    /// `None`: the deadline is past the end of time, so it never fires.
+    deadline: Option<Instant>,
+    timer: Option<Pin<Box<dyn Timer>>>,
+    fired: Option<Instant>,
+}
+
+impl Delay {
+    /// A delay that fires `dur` after [`now()`](super::now).
+    pub fn new(dur: Duration) -> Delay {
+        Delay { deadline: super::now().checked_add(dur), timer: None, fired: None }
+    }
+
+    /// A delay that fires at `at`; at once if `at` has passed.
+    pub fn new_at(at: Instant) -> Delay {
+        Delay { deadline: Some(at), timer: None, fired: None }
+    }
+
+    /// Moves the deadline to `at`, re-arming a delay that already fired.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use runtime::time::Delay;
+    /// # #[runtime::main(runtime_tokio::Tokio)]
+    /// # async fn main() {
+    /// let mut delay = Delay::new(Duration::MAX);
+    /// delay.reset(runtime::time::now() + Duration::from_millis(1));
+    /// (&mut delay).await;
+    /// delay.reset(runtime::time::now() + Duration::from_millis(1));
+    /// delay.await;
+    /// # }
+    /// ```
+    pub fn reset(&mut self, at: Instant) {
+        self.deadline = Some(at);
+        self.fired = None;
+        if let Some(timer) = &mut self.timer {
+            timer.as_mut().reset(at);
+        }
+    }
+
+    /// The deadline; `None` when it never fires.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Future for Delay {
+    type Output = Instant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        if let Some(fired) = self.fired {
+            return Poll::Ready(fired);
+        }
+        let this = &mut *self;
+        if this.timer.is_none() {
+            let instance = crate::instance("Delay");
+            let Some(deadline) = this.deadline else {
+                return Poll::Pending;
+            };
+            let now = instance.now();
+            if now >= deadline {
+                this.fired = Some(now);
+                return Poll::Ready(now);
+            }
+            this.timer = Some(instance.timer(deadline));
+        } else if this.deadline.is_none() {
+            return Poll::Pending;
+        }
+        let timer = this.timer.as_mut().expect("armed above");
+        let fired = futures::ready!(timer.as_mut().poll_fire(cx));
+        this.fired = Some(fired);
+        Poll::Ready(fired)
+    }
+}
+
+impl FusedFuture for Delay {
+    fn is_terminated(&self) -> bool {
+        self.fired.is_some()
+    }
+}
+
+impl fmt::Debug for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delay")
+            .field("deadline", &self.deadline)
+            .field("fired", &self.fired)
+            .finish_non_exhaustive()
+    }
+}
