@@ -11,11 +11,8 @@ const CHAIN: usize = 10_000;
 const WORKERS: usize = 2;
 
 fn main() {
-    let samples = std::env::args()
-        .skip_while(|a| a != "--samples")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10usize);
+    let samples =
+        std::env::args().skip_while(|a| a != "--samples").nth(1).and_then(|n| n.parse().ok()).unwrap_or(10usize);
     let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> =
         vec![("spawn_many", Vec::new(), Vec::new()), ("chained_spawn", Vec::new(), Vec::new())];
     for _ in 0..samples {
@@ -43,7 +40,16 @@ fn main() {
     println!("|---|--:|--:|--:|");
     for (name, facade, plain) in &mut results {
         let (f, p) = (stats(facade), stats(plain));
-        println!("| {name} | {:.0} [{:.0}, {:.0}] | {:.0} [{:.0}, {:.0}] | {:.3} |", p.0, p.1, p.2, f.0, f.1, f.2, f.0 / p.0);
+        println!(
+            "| {name} | {:.0} [{:.0}, {:.0}] | {:.0} [{:.0}, {:.0}] | {:.3} |",
+            p.0,
+            p.1,
+            p.2,
+            f.0,
+            f.1,
+            f.2,
+            f.0 / p.0
+        );
     }
 }
 

@@ -63,10 +63,8 @@ pub fn parse(attr: TokenStream) -> syn::Result<Args> {
                         &backend.expr,
                         "backends come before options: move this backend in front of `timeout`/`start_paused`",
                     ));
-                } else if let Some(dup) = backend
-                    .name
-                    .as_ref()
-                    .filter(|name| args.backends.iter().any(|b| b.name.as_ref() == Some(*name)))
+                } else if let Some(dup) =
+                    backend.name.as_ref().filter(|name| args.backends.iter().any(|b| b.name.as_ref() == Some(*name)))
                 {
                     push(syn::Error::new_spanned(
                         &backend.expr,
@@ -99,10 +97,8 @@ fn single_ident(expr: &Expr) -> Option<&Ident> {
 }
 
 fn classify(expr: Expr) -> syn::Result<Arg> {
-    if let Some(ident) = single_ident(&expr) {
-        if ident == "start_paused" {
-            return Ok(Arg::StartPaused(ident.span()));
-        }
+    if let Some(ident) = single_ident(&expr).filter(|ident| *ident == "start_paused") {
+        return Ok(Arg::StartPaused(ident.span()));
     }
     if let Expr::Assign(ExprAssign { left, right, .. }) = &expr {
         if let Some(ident) = single_ident(left) {

@@ -30,14 +30,35 @@ pub fn entry(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let args = args::parse(attr);
     let checked = validate(kind, &function, args.as_ref().ok());
-    match (args, checked) {
-        (Ok(args), Ok(test_attrs)) => expand(kind, function, args, test_attrs),
+    let error = match (args, checked) {
+        (Ok(args), Ok(test_attrs)) => return expand(kind, function, args, test_attrs),
         (Err(mut e), Err(more)) => {
             e.combine(more);
-            with_item(e, item)
+            e
         }
-        (Err(e), _) | (_, Err(e)) => with_item(e, item),
+        (Err(e), _) | (_, Err(e)) => e,
+    };
+    match kind {
+        Kind::Main => with_item(error, unexpanded_main(function)),
+        Kind::Test => with_item(error, item),
     }
+}
+
+/// The function as the user wrote it, minus what rustc would reject on its own (an `async fn
+/// main`): the body stays type-checked, so an IDE keeps understanding it, but never runs.
+fn unexpanded_main(mut function: ItemFn) -> TokenStream {
+    if function.sig.asyncness.take().is_none() {
+        return quote! { #function };
+    }
+    let ty = output_type(&function);
+    let block = &function.block;
+    let body: syn::Block = syn::parse_quote! {{
+        let _: ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = #ty>>> =
+            ::std::boxed::Box::pin(async #block);
+        ::core::unreachable!()
+    }};
+    *function.block = body;
+    quote! { #function }
 }
 
 fn with_item(error: syn::Error, item: TokenStream) -> TokenStream {
@@ -62,19 +83,13 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
         ));
     }
     if !sig.inputs.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &sig.inputs,
-            format!("{} functions take no arguments", kind.attr()),
-        ));
+        errors.push(syn::Error::new_spanned(&sig.inputs, format!("{} functions take no arguments", kind.attr())));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(&sig.generics, format!("{} functions cannot be generic", kind.attr())));
     }
-    let (test, other): (Vec<_>, Vec<_>) = function
-        .attrs
-        .iter()
-        .cloned()
-        .partition(|a| a.path().is_ident("should_panic") || a.path().is_ident("ignore"));
+    let (test, other): (Vec<_>, Vec<_>) =
+        function.attrs.iter().cloned().partition(|a| a.path().is_ident("should_panic") || a.path().is_ident("ignore"));
     if let Some(args) = args {
         if kind == Kind::Main {
             if let Some(timeout) = &args.timeout {
@@ -187,7 +202,12 @@ fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenSt
 /// A test's return type and body running `run` under the wall-clock watchdog. A
 /// `#[should_panic]` test returns `()`, as its body does; the others return `ret`, the exit code
 /// of the body's result, reported on the body's own thread.
-fn watched(timeout: &args::Timeout, run: TokenStream, should_panic: bool, ret: TokenStream) -> (TokenStream, TokenStream) {
+fn watched(
+    timeout: &args::Timeout,
+    run: TokenStream,
+    should_panic: bool,
+    ret: TokenStream,
+) -> (TokenStream, TokenStream) {
     let millis = timeout.millis;
     let label = &timeout.label;
     let limit = quote! { ::core::time::Duration::from_millis(#millis) };
@@ -220,7 +240,11 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
             }
         });
         let run = quote! { ::runtime::raw::enter(super::#backend_fn(), super::#body_fn()) };
-        let plain = if should_panic { quote! {} } else { quote! { -> impl ::std::process::Termination } };
+        let plain = if should_panic {
+            quote! {}
+        } else {
+            quote! { -> impl ::std::process::Termination }
+        };
         let (ret, body) = match &args.timeout {
             None => (plain, run),
             Some(timeout) => watched(timeout, run, should_panic, quote! { -> ::std::process::ExitCode }),
@@ -247,4 +271,3 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
         }
     }
 }
-

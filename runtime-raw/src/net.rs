@@ -45,10 +45,13 @@ pub trait TcpStream: AsSocket + fmt::Debug + Send + Sync {
     }
 }
 
+/// The future of one [`TcpListener::accept`] call.
+pub type Accept<'a> = BoxFuture<'a, io::Result<(Box<dyn TcpStream>, SocketAddr)>>;
+
 /// A listening TCP socket. Any number of tasks may await `accept` at once.
 pub trait TcpListener: AsSocket + fmt::Debug + Send + Sync {
     /// Accepts one connection.
-    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn TcpStream>, SocketAddr)>>;
+    fn accept(&self) -> Accept<'_>;
 }
 
 /// A UDP socket. Any number of tasks may await each operation at once.

@@ -189,7 +189,7 @@ where
         let cell = Box::new(Cell {
             header: Header {
                 // One reference for the returned `Task`, one for the join handle.
-                state: AtomicUsize::new(2 * REF_ONE | SCHEDULED | JOIN_INTEREST),
+                state: AtomicUsize::new((2 * REF_ONE) | SCHEDULED | JOIN_INTEREST),
                 vtable: &Self::VTABLE,
                 driver,
                 join_waker: UnsafeCell::new(None),
@@ -612,9 +612,7 @@ impl<T> JoinHandle<T> {
             if cur & JOIN_WAKER != 0 {
                 // SAFETY: while JOIN_WAKER is set the runtime side only reads the slot, so a
                 // shared read here is fine.
-                let same = unsafe { &*header.join_waker.get() }
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()));
+                let same = unsafe { &*header.join_waker.get() }.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
                 if same {
                     return Poll::Pending;
                 }
@@ -689,11 +687,7 @@ impl<T> Drop for JoinHandle<T> {
         let raw = self.raw;
         let mut cur = raw.state().load(Ordering::Acquire);
         loop {
-            let next = if cur & COMPLETE != 0 {
-                cur & !JOIN_INTEREST
-            } else {
-                cur & !(JOIN_INTEREST | JOIN_WAKER)
-            };
+            let next = if cur & COMPLETE != 0 { cur & !JOIN_INTEREST } else { cur & !(JOIN_INTEREST | JOIN_WAKER) };
             match raw.state().compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,

@@ -67,7 +67,7 @@ impl runtime_raw::net::TcpStream for TcpStream {
 }
 
 impl runtime_raw::net::TcpListener for TcpListener {
-    fn accept(&self) -> BoxFuture<'_, io::Result<(Box<dyn runtime_raw::net::TcpStream>, SocketAddr)>> {
+    fn accept(&self) -> runtime_raw::net::Accept<'_> {
         Box::pin(async move {
             let (stream, addr) = self.0.accept().await?;
             Ok((Box::new(TcpStream(stream)) as Box<dyn runtime_raw::net::TcpStream>, addr))

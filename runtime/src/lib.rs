@@ -70,3 +70,8 @@ fn with_instance<R>(what: &str, f: impl FnOnce(&std::sync::Arc<dyn raw::Instance
 fn instance(what: &str) -> std::sync::Arc<dyn raw::Instance> {
     with_instance(what, |instance| instance.clone())
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -123,10 +123,8 @@ impl Target {
         match self {
             Target::Host(host, port) => {
                 let label = format!("{host}:{port}");
-                let addrs = instance
-                    .resolve(host, port)
-                    .await
-                    .map_err(|e| with_addr(e, "could not resolve", &label))?;
+                let addrs =
+                    instance.resolve(host, port).await.map_err(|e| with_addr(e, "could not resolve", &label))?;
                 if addrs.is_empty() {
                     return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{label} resolved to no address")));
                 }

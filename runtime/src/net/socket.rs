@@ -17,8 +17,7 @@ pub(crate) fn with_socket<R>(object: &dyn AsSocket, f: impl FnOnce(SockRef<'_>) 
 }
 
 fn ip_addr(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
-    addr.as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket address"))
+    addr.as_socket().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket address"))
 }
 
 pub(crate) fn local_addr(object: &dyn AsSocket) -> io::Result<SocketAddr> {

@@ -139,7 +139,7 @@ impl fmt::Debug for TcpListener {
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
-    accept: Option<raw::BoxFuture<'a, io::Result<(Box<dyn raw::net::TcpStream>, SocketAddr)>>>,
+    accept: Option<raw::net::Accept<'a>>,
 }
 
 impl Stream for Incoming<'_> {
@@ -325,4 +325,3 @@ macro_rules! stream_io {
 }
 
 stream_io!(TcpStream, &TcpStream);
-

@@ -76,10 +76,7 @@ impl UdpSocket {
         let instance = crate::instance("UdpSocket::send_to");
         let addrs = target.resolve(&*instance).await?;
         let addr = addrs[0];
-        self.inner
-            .send_to(buf, addr)
-            .await
-            .map_err(|e| with_addr(e, "could not send to", &label))
+        self.inner.send_to(buf, addr).await.map_err(|e| with_addr(e, "could not send to", &label))
     }
 
     /// Receives one datagram into `buf`, returning its length and sender.

@@ -115,9 +115,6 @@ impl FusedFuture for Delay {
 
 impl fmt::Debug for Delay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delay")
-            .field("deadline", &self.deadline)
-            .field("fired", &self.fired)
-            .finish_non_exhaustive()
+        f.debug_struct("Delay").field("deadline", &self.deadline).field("fired", &self.fired).finish_non_exhaustive()
     }
 }

@@ -206,7 +206,11 @@ impl<R: AsyncWrite> AsyncWrite for TimeoutAsyncRead<R> {
         self.project().reader.poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.project().reader.poll_write_vectored(cx, bufs)
     }
 

@@ -81,9 +81,6 @@ impl FusedStream for Interval {
 
 impl fmt::Debug for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Interval")
-            .field("period", &self.period)
-            .field("next", &self.next)
-            .finish_non_exhaustive()
+        f.debug_struct("Interval").field("period", &self.period).field("next", &self.next).finish_non_exhaustive()
     }
 }

@@ -1,0 +1,2 @@
+#[runtime::main(runtime_tokio::Tokio)]
+fn main() {}

@@ -1,0 +1,4 @@
+#[runtime::test(runtime_tokio::Tokio)]
+fn not_async() {}
+
+fn main() {}
