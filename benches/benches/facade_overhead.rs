@@ -1,45 +1,73 @@
 //! The facade's cost over the backend it wraps: the same workloads through `runtime` on
-//! `runtime_tokio::Tokio` and through plain Tokio, interleaved sample by sample in one run.
+//! `runtime_tokio::Tokio` and through plain Tokio, both runtimes alive for the whole run and
+//! sampled alternately, so that both see the same machine state.
 //!
-//! `cargo bench --bench facade_overhead` (quick); `-- --samples 30` for more samples. Prints
-//! medians (with min and max) in ns per task, and the facade/plain ratio of medians.
+//! `cargo bench --bench facade_overhead` (quick: 15 samples); `-- --samples 50` for more.
+//! Prints medians (with min and max) in ns per task, and the facade/plain ratio of medians.
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use futures::channel::{mpsc as fmpsc, oneshot};
 
 const SPAWN_MANY: usize = 25_000;
 const CHAIN: usize = 10_000;
 const WORKERS: usize = 2;
+/// Rounds of a workload per sample: one sample is the median round.
+const ROUNDS: usize = 5;
+
+#[derive(Clone, Copy)]
+enum Workload {
+    SpawnMany,
+    ChainedSpawn,
+}
+
+const WORKLOADS: [(&str, Workload, usize); 2] =
+    [("spawn_many", Workload::SpawnMany, SPAWN_MANY), ("chained_spawn", Workload::ChainedSpawn, CHAIN)];
 
 fn main() {
     let samples =
-        std::env::args().skip_while(|a| a != "--samples").nth(1).and_then(|n| n.parse().ok()).unwrap_or(10usize);
-    let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> =
-        vec![("spawn_many", Vec::new(), Vec::new()), ("chained_spawn", Vec::new(), Vec::new())];
-    for _ in 0..samples {
-        let facade = runtime::raw::enter(runtime_tokio::Tokio::builder().worker_threads(WORKERS).build(), async {
-            facade_spawn_many().await;
-            let spawn = facade_spawn_many().await;
-            let chain = facade_chained().await;
-            [spawn, chain]
-        });
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap();
-        let plain = rt.block_on(async {
-            tokio_spawn_many().await;
-            let spawn = tokio_spawn_many().await;
-            let chain = tokio_chained().await;
-            [spawn, chain]
-        });
-        drop(rt);
-        results[0].1.push(per(facade[0], SPAWN_MANY));
-        results[0].2.push(per(plain[0], SPAWN_MANY));
-        results[1].1.push(per(facade[1], CHAIN));
-        results[1].2.push(per(plain[1], CHAIN));
+        std::env::args().skip_while(|a| a != "--samples").nth(1).and_then(|n| n.parse().ok()).unwrap_or(15usize);
+
+    // The facade's instance lives on its own thread, taking workloads over a channel.
+    let (commands, mut inbox) = fmpsc::unbounded::<(Workload, mpsc::Sender<Duration>)>();
+    let facade = std::thread::spawn(move || {
+        runtime::raw::enter(runtime_tokio::Tokio::builder().worker_threads(WORKERS).build(), async move {
+            while let Some((workload, reply)) = inbox.next().await {
+                let _ = reply.send(facade_round(workload).await);
+            }
+        })
+    });
+    let plain = tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap();
+
+    let mut facade_ns = vec![Vec::new(); WORKLOADS.len()];
+    let mut plain_ns = vec![Vec::new(); WORKLOADS.len()];
+    for sample in 0..=samples {
+        for (i, &(_, workload, n)) in WORKLOADS.iter().enumerate() {
+            let mut f = Vec::new();
+            let mut p = Vec::new();
+            for _ in 0..ROUNDS {
+                let (tx, rx) = mpsc::channel();
+                commands.unbounded_send((workload, tx)).unwrap();
+                f.push(rx.recv().unwrap());
+                p.push(plain.block_on(tokio_round(workload)));
+            }
+            // Sample 0 warms both runtimes up.
+            if sample > 0 {
+                facade_ns[i].push(per(median(&mut f), n));
+                plain_ns[i].push(per(median(&mut p), n));
+            }
+        }
     }
-    println!("{samples} samples, {WORKERS} workers; ns per task: median [min, max]");
+    drop(commands);
+    facade.join().unwrap();
+
+    println!("{samples} samples of {ROUNDS} rounds, {WORKERS} workers, interleaved; ns per task: median [min, max]");
     println!("| workload | plain tokio | facade on Tokio | facade / plain |");
     println!("|---|--:|--:|--:|");
-    for (name, facade, plain) in &mut results {
-        let (f, p) = (stats(facade), stats(plain));
+    for (i, (name, _, _)) in WORKLOADS.iter().enumerate() {
+        let (f, p) = (stats(&mut facade_ns[i]), stats(&mut plain_ns[i]));
         println!(
             "| {name} | {:.0} [{:.0}, {:.0}] | {:.0} [{:.0}, {:.0}] | {:.3} |",
             p.0,
@@ -53,6 +81,11 @@ fn main() {
     }
 }
 
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
 fn per(d: Duration, n: usize) -> f64 {
     d.as_nanos() as f64 / n as f64
 }
@@ -62,59 +95,61 @@ fn stats(v: &mut [f64]) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-async fn facade_spawn_many() -> Duration {
-    runtime::spawn(async {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..SPAWN_MANY).map(|i| runtime::spawn(async move { i })).collect();
-        for h in handles {
-            h.await;
+async fn facade_round(workload: Workload) -> Duration {
+    match workload {
+        Workload::SpawnMany => {
+            runtime::spawn(async {
+                let start = Instant::now();
+                let handles: Vec<_> = (0..SPAWN_MANY).map(|i| runtime::spawn(async move { i })).collect();
+                for h in handles {
+                    h.await;
+                }
+                start.elapsed()
+            })
+            .await
         }
-        start.elapsed()
-    })
-    .await
-}
-
-async fn tokio_spawn_many() -> Duration {
-    tokio::spawn(async {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..SPAWN_MANY).map(|i| tokio::spawn(async move { i })).collect();
-        for h in handles {
-            h.await.unwrap();
+        Workload::ChainedSpawn => {
+            fn hop(left: usize, done: oneshot::Sender<()>) {
+                if left == 0 {
+                    let _ = done.send(());
+                } else {
+                    runtime::spawn(async move { hop(left - 1, done) }).detach();
+                }
+            }
+            let start = Instant::now();
+            let (tx, rx) = oneshot::channel();
+            runtime::spawn(async move { hop(CHAIN, tx) }).detach();
+            rx.await.unwrap();
+            start.elapsed()
         }
-        start.elapsed()
-    })
-    .await
-    .unwrap()
-}
-
-fn facade_chain(left: usize, done: futures::channel::oneshot::Sender<()>) {
-    if left == 0 {
-        let _ = done.send(());
-    } else {
-        runtime::spawn(async move { facade_chain(left - 1, done) }).detach();
     }
 }
 
-async fn facade_chained() -> Duration {
-    let start = Instant::now();
-    let (tx, rx) = futures::channel::oneshot::channel();
-    runtime::spawn(async move { facade_chain(CHAIN, tx) }).detach();
-    rx.await.unwrap();
-    start.elapsed()
-}
-
-fn tokio_chain(left: usize, done: futures::channel::oneshot::Sender<()>) {
-    if left == 0 {
-        let _ = done.send(());
-    } else {
-        drop(tokio::spawn(async move { tokio_chain(left - 1, done) }));
+async fn tokio_round(workload: Workload) -> Duration {
+    match workload {
+        Workload::SpawnMany => tokio::spawn(async {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..SPAWN_MANY).map(|i| tokio::spawn(async move { i })).collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+            start.elapsed()
+        })
+        .await
+        .unwrap(),
+        Workload::ChainedSpawn => {
+            fn hop(left: usize, done: oneshot::Sender<()>) {
+                if left == 0 {
+                    let _ = done.send(());
+                } else {
+                    drop(tokio::spawn(async move { hop(left - 1, done) }));
+                }
+            }
+            let start = Instant::now();
+            let (tx, rx) = oneshot::channel();
+            drop(tokio::spawn(async move { hop(CHAIN, tx) }));
+            rx.await.unwrap();
+            start.elapsed()
+        }
     }
-}
-
-async fn tokio_chained() -> Duration {
-    let start = Instant::now();
-    let (tx, rx) = futures::channel::oneshot::channel();
-    drop(tokio::spawn(async move { tokio_chain(CHAIN, tx) }));
-    rx.await.unwrap();
-    start.elapsed()
 }

@@ -492,17 +492,18 @@ impl Task {
             raw.drop_future_and_complete(Ending::Cancelled);
             return Poll::Ready(());
         }
-        if let DriverKind::Inline(slot) = &raw.header().driver.0 {
-            // SAFETY: we hold RUNNING, which guards the slot.
-            let slot = unsafe { &mut *slot.get() };
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
-        }
         // SAFETY: we hold RUNNING.
         if unsafe { (raw.header().vtable.poll)(raw.ptr, cx) }.is_ready() {
             raw.complete();
             return Poll::Ready(());
+        }
+        // Keep the waker only for a task that stays pending: a cancel may need it.
+        if let DriverKind::Inline(slot) = &raw.header().driver.0 {
+            // SAFETY: we still hold RUNNING, which guards the slot.
+            let slot = unsafe { &mut *slot.get() };
+            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *slot = Some(cx.waker().clone());
+            }
         }
         let released = raw.state().fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
             if s & CANCELLED != 0 { None } else { Some(s & !RUNNING) }
