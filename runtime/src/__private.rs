@@ -44,6 +44,17 @@ pub fn watchdog<T: Send + 'static>(limit: Duration, label: &str, test: impl FnOn
 }
 
 /// The backend of `#[runtime::main]` and `#[runtime::test]` without an argument.
+#[cfg(feature = "native")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __default_backend {
+    () => {
+        $crate::native::Native
+    };
+}
+
+/// The backend of `#[runtime::main]` and `#[runtime::test]` without an argument.
+#[cfg(not(feature = "native"))]
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __default_backend {

@@ -48,6 +48,9 @@ pub mod time;
 
 pub use runtime_attributes::{main, test};
 pub use runtime_raw as raw;
+
+#[cfg(feature = "native")]
+pub use runtime_native as native;
 pub use task::spawn;
 
 /// Support for the attribute macros; not part of the public API.

@@ -9,6 +9,7 @@ fn attribute_misuse() {
 
 /// Built without the `native` feature, `#[runtime::main]` has no default backend: the error
 /// names the fix. Run with `cargo test -p runtime --no-default-features --test compile_fail`.
+#[cfg(not(feature = "native"))]
 #[test]
 fn main_without_default_backend() {
     let cases = trybuild::TestCases::new();

@@ -6,7 +6,7 @@
 /// fails the test instead of the run. Adding a backend is one line here.
 macro_rules! on_every_backend {
     ($($(#[$meta:meta])* async fn $name:ident() $(-> $ret:ty)? $body:block)*) => {$(
-        #[runtime::test(runtime_tokio::Tokio, runtime_tokio::TokioCurrentThread, timeout = "60s")]
+        #[runtime::test(runtime::native::Native, runtime_tokio::Tokio, runtime_tokio::TokioCurrentThread, timeout = "60s")]
         $(#[$meta])*
         async fn $name() $(-> $ret)? $body
     )*};
@@ -15,6 +15,10 @@ macro_rules! on_every_backend {
 /// The backends, for tests that call `runtime::raw::enter` themselves.
 macro_rules! for_every_backend {
     (|$rt:ident| $body:expr) => {{
+        {
+            let $rt = runtime::native::Native;
+            $body
+        }
         {
             let $rt = runtime_tokio::Tokio;
             $body

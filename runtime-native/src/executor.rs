@@ -1,0 +1,416 @@
+//! The executor: worker threads, their queues, stealing, parking, and the list of live tasks.
+//!
+//! Each worker owns a crossbeam-deque FIFO queue. A task woken on a worker of its instance goes
+//! to that worker's queue (a task woken while it runs, which includes `yield_now`, goes to the
+//! back, so it cannot starve the others); a task woken from anywhere else goes to the global
+//! injector, and an idle worker is unparked. A worker takes from its own queue, every
+//! [`GLOBAL_QUEUE_INTERVAL`] tasks from the injector first (so it cannot starve), and when both
+//! are empty steals half of another worker's queue.
+//!
+//! Parking: a worker with nothing to do announces itself idle, looks once more for work (a
+//! task pushed before the announcement is found by that look; one pushed after it sees the
+//! announcement and unparks someone), then sleeps: inside the reactor's poll if no other worker
+//! holds it, else on its own condition variable. A worker woken to look for work is
+//! *searching*; while one searches, pushes to local queues wake nobody, and the last searcher
+//! to find work wakes another idle worker, so work spreads without a wake-up per push.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use runtime_raw::task::{Reschedule, Schedule, Task};
+
+use crate::park::Parker;
+use crate::reactor::{Driver, Reactor};
+use crate::timer::Timers;
+
+/// Tasks a worker runs between two looks at the injector: often enough that tasks woken from
+/// outside are not starved by a busy local queue, rarely enough to keep the local fast path.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Tasks a busy worker runs between two non-blocking polls of the reactor, so that I/O and
+/// timers are served while every worker is busy.
+const MAINTENANCE_INTERVAL: u32 = 61;
+/// Rounds of looking for work before parking: a very short spin catches work that arrives
+/// right after the queues ran dry without the cost of a park and unpark.
+const SEARCH_ROUNDS: usize = 2;
+/// Shards of the live-task list, to spread the lock taken per spawn and per completion.
+const TASK_SHARDS: usize = 16;
+
+pub(crate) struct Shared {
+    injector: Injector<Task>,
+    stealers: Box<[Stealer<Task>]>,
+    parkers: Box<[Parker]>,
+    idle: Mutex<Vec<usize>>,
+    num_idle: AtomicUsize,
+    searching: AtomicUsize,
+    stopped: AtomicBool,
+    tasks: TaskList,
+    pub(crate) driver: Mutex<Driver>,
+    pub(crate) reactor: Arc<Reactor>,
+    pub(crate) timers: Arc<Timers>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("workers", &self.parkers.len())
+            .field("idle", &self.num_idle.load(Ordering::Relaxed))
+            .field("stopped", &self.stopped.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// The worker running on this thread, if any.
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+struct Local {
+    shared: Arc<Shared>,
+    queue: Worker<Task>,
+}
+
+impl Shared {
+    /// The shared state and each worker's queue.
+    pub(crate) fn new(
+        workers: usize,
+        driver: Driver,
+        reactor: Arc<Reactor>,
+        timers: Arc<Timers>,
+    ) -> (Arc<Shared>, Vec<Worker<Task>>) {
+        let queues: Vec<Worker<Task>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: queues.iter().map(Worker::stealer).collect(),
+            parkers: (0..workers).map(|_| Parker::default()).collect(),
+            idle: Mutex::new(Vec::with_capacity(workers)),
+            num_idle: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            tasks: TaskList::new(),
+            driver: Mutex::new(driver),
+            reactor,
+            timers,
+        });
+        (shared, queues)
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Records a new task as live; `false` once the instance has stopped.
+    pub(crate) fn bind(&self, task: &Task) -> bool {
+        self.tasks.insert(task)
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<usize>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Unparks one idle worker, if there is one, making it a searcher.
+    fn notify_one(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.num_idle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let index = {
+            let mut idle = self.idle();
+            let index = idle.pop();
+            if index.is_some() {
+                self.num_idle.fetch_sub(1, Ordering::SeqCst);
+                self.searching.fetch_add(1, Ordering::SeqCst);
+            }
+            index
+        };
+        if let Some(index) = index {
+            self.parkers[index].unpark(self.reactor.waker());
+        }
+    }
+
+    /// After a push to a local queue: wake a worker to steal, unless one is already looking.
+    fn notify_for_local_work(&self) {
+        if self.searching.load(Ordering::SeqCst) == 0 {
+            self.notify_one();
+        }
+    }
+
+    /// Stops the workers: they finish the task they run, then exit.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        for parker in self.parkers.iter() {
+            parker.unpark(self.reactor.waker());
+        }
+    }
+
+    /// After the workers exited: drops every task that has not completed (running its
+    /// destructors) and every queue entry.
+    pub(crate) fn shut_down_tasks(&self) {
+        for task in self.tasks.close_and_drain() {
+            task.shutdown();
+        }
+        while !self.injector.is_empty() {
+            drop(self.injector.steal());
+        }
+    }
+
+    /// Polls the reactor without blocking, if no other thread holds it.
+    fn maintenance(&self) {
+        if let Ok(mut driver) = self.driver.try_lock() {
+            driver.turn(Some(std::time::Duration::ZERO));
+        }
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: Task, _how: Reschedule) {
+        if self.is_stopped() {
+            // The entry is dropped; `shut_down_tasks` drops the future.
+            return;
+        }
+        let task = LOCAL
+            .try_with(|local| {
+                let local = local.try_borrow().ok()?;
+                match &*local {
+                    Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
+                        local.queue.push(task);
+                        None
+                    }
+                    _ => Some(task),
+                }
+            })
+            .unwrap_or_else(|_| None);
+        match task {
+            None => self.notify_for_local_work(),
+            Some(task) => {
+                self.injector.push(task);
+                self.notify_one();
+            }
+        }
+    }
+
+    fn release(&self, task: &Task) {
+        self.tasks.remove(task);
+    }
+}
+
+/// One worker thread's life: run tasks until the instance stops.
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>) {
+    LOCAL.with(|local| *local.borrow_mut() = Some(Local { shared: shared.clone(), queue }));
+    let mut searching = false;
+    let mut tick: u32 = 0;
+    while !shared.is_stopped() {
+        tick = tick.wrapping_add(1);
+        if tick.is_multiple_of(MAINTENANCE_INTERVAL) {
+            shared.maintenance();
+        }
+        match find_task(&shared, tick) {
+            Some(task) => {
+                if searching {
+                    searching = false;
+                    if shared.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        // The last searcher found work: there may be more for someone else.
+                        shared.notify_one();
+                    }
+                }
+                task.run();
+            }
+            None => {
+                if searching {
+                    shared.searching.fetch_sub(1, Ordering::SeqCst);
+                }
+                // Woken workers come back as searchers (`notify_one` counted them).
+                searching = park(&shared, index);
+            }
+        }
+    }
+    if searching {
+        shared.searching.fetch_sub(1, Ordering::SeqCst);
+    }
+    // The local queue's entries are dropped with it; the tasks themselves are shut down by
+    // `shut_down_tasks` once every worker has exited.
+    let local = LOCAL.with(|local| local.borrow_mut().take());
+    drop(local);
+}
+
+fn with_queue<R>(f: impl FnOnce(&Worker<Task>) -> R) -> R {
+    LOCAL.with(|local| f(&local.borrow().as_ref().expect("on a worker thread").queue))
+}
+
+fn find_task(shared: &Shared, tick: u32) -> Option<Task> {
+    with_queue(|queue| {
+        if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL)
+            && let Some(task) = steal_injector(shared, queue)
+        {
+            return Some(task);
+        }
+        queue.pop().or_else(|| search(shared, queue))
+    })
+}
+
+fn steal_injector(shared: &Shared, queue: &Worker<Task>) -> Option<Task> {
+    loop {
+        match shared.injector.steal_batch_and_pop(queue) {
+            Steal::Success(task) => return Some(task),
+            Steal::Empty => return None,
+            Steal::Retry => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// The injector, then the other workers' queues, for a few rounds.
+fn search(shared: &Shared, queue: &Worker<Task>) -> Option<Task> {
+    let n = shared.stealers.len();
+    for _ in 0..SEARCH_ROUNDS {
+        if let Some(task) = steal_injector(shared, queue) {
+            return Some(task);
+        }
+        let start = fast_random(n);
+        let mut retry = false;
+        for i in 0..n {
+            match shared.stealers[(start + i) % n].steal_batch_and_pop(queue) {
+                Steal::Success(task) => return Some(task),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+        }
+        if !retry {
+            std::hint::spin_loop();
+        }
+    }
+    None
+}
+
+fn has_work(shared: &Shared) -> bool {
+    !shared.injector.is_empty() || shared.stealers.iter().any(|s| !s.is_empty())
+}
+
+/// Parks the worker until there may be work; returns whether it came back as a searcher.
+fn park(shared: &Shared, index: usize) -> bool {
+    {
+        let mut idle = shared.idle();
+        idle.push(index);
+        shared.num_idle.fetch_add(1, Ordering::SeqCst);
+    }
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if !has_work(shared) && !shared.is_stopped() {
+        match shared.driver.try_lock() {
+            Ok(mut driver) => {
+                shared.parkers[index].park_in_driver(&mut driver, None);
+                drop(driver);
+                // Events may have woken tasks into our queue: if more than we can run at once,
+                // let an idle worker take over the reactor and share the work.
+                if with_queue(|queue| queue.len() > 1) {
+                    shared.notify_one();
+                }
+            }
+            Err(_) => shared.parkers[index].park(),
+        }
+    }
+    // Still in the idle list: we woke by ourselves (work found, or an event). Otherwise a
+    // notifier took us out and counted us as a searcher.
+    let mut idle = shared.idle();
+    match idle.iter().position(|&i| i == index) {
+        Some(position) => {
+            idle.swap_remove(position);
+            shared.num_idle.fetch_sub(1, Ordering::SeqCst);
+            false
+        }
+        None => true,
+    }
+}
+
+/// A cheap per-thread pseudo-random number below `n`, to spread stealing.
+fn fast_random(n: usize) -> usize {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u32> = Cell::new({
+            let seed = std::collections::hash_map::RandomState::new();
+            (std::hash::BuildHasher::hash_one(&seed, std::thread::current().id()) as u32) | 1
+        });
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        state.set(x);
+        (x as usize) % n.max(1)
+    })
+}
+
+/// Every task that has not completed, so that shutdown can drop them.
+struct TaskList {
+    shards: Box<[Mutex<Shard>]>,
+    closed: AtomicBool,
+    next_shard: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Option<Task>>,
+    free: Vec<usize>,
+}
+
+impl TaskList {
+    fn new() -> TaskList {
+        TaskList {
+            shards: (0..TASK_SHARDS).map(|_| Mutex::default()).collect(),
+            closed: AtomicBool::new(false),
+            next_shard: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn insert(&self, task: &Task) -> bool {
+        let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % TASK_SHARDS;
+        let mut shard = self.shard(shard_index);
+        // Checked under the lock: `close_and_drain` takes every shard's lock after closing.
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let slot = match shard.free.pop() {
+            Some(slot) => slot,
+            None => {
+                shard.slots.push(None);
+                shard.slots.len() - 1
+            }
+        };
+        shard.slots[slot] = Some(task.clone());
+        // 0 means "not listed".
+        task.set_key(slot * TASK_SHARDS + shard_index + 1);
+        true
+    }
+
+    fn remove(&self, task: &Task) {
+        let Some(key) = task.key().checked_sub(1) else {
+            return;
+        };
+        let (slot, shard_index) = (key / TASK_SHARDS, key % TASK_SHARDS);
+        let removed = {
+            let mut shard = self.shard(shard_index);
+            let removed = shard.slots.get_mut(slot).and_then(Option::take);
+            if removed.is_some() {
+                shard.free.push(slot);
+            }
+            removed
+        };
+        // Dropped outside the lock: it may be the last reference.
+        drop(removed);
+    }
+
+    fn close_and_drain(&self) -> Vec<Task> {
+        self.closed.store(true, Ordering::Release);
+        let mut all = Vec::new();
+        for i in 0..TASK_SHARDS {
+            let mut shard = self.shard(i);
+            all.extend(shard.slots.drain(..).flatten());
+            shard.free.clear();
+        }
+        all
+    }
+}

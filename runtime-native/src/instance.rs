@@ -1,0 +1,188 @@
+//! One running instance: starting it, running the entry future, stopping it.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Wake, Waker};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use runtime_raw::task::{Driver as TaskDriver, NewTask};
+use runtime_raw::{BoxFuture, Instance, SpawnError};
+
+use crate::Settings;
+use crate::blocking::Pool;
+use crate::executor::{self, Shared};
+use crate::net;
+use crate::reactor::{self, Driver};
+use crate::timer::{Timer, Timers};
+
+/// The facade's view of a running native instance.
+#[derive(Debug)]
+pub(crate) struct NativeInstance {
+    pub(crate) shared: Arc<Shared>,
+    blocking: Pool,
+    /// The instance itself as the facade sees it, for the threads it starts.
+    this: OnceLock<std::sync::Weak<NativeInstance>>,
+}
+
+impl NativeInstance {
+    fn arc(&self) -> Option<Arc<dyn Instance>> {
+        self.this.get()?.upgrade().map(|this| this as Arc<dyn Instance>)
+    }
+}
+
+/// Starts an instance, runs `entry` on this thread, stops the instance.
+pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+    let timers = Arc::new(Timers::new());
+    let (driver, reactor) =
+        Driver::new(timers.clone()).unwrap_or_else(|e| panic!("could not start the native runtime's reactor: {e}"));
+    timers.set_reactor(reactor.clone());
+    let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers);
+    let instance = Arc::new(NativeInstance {
+        shared: shared.clone(),
+        blocking: Pool::new(settings.max_blocking, settings.keep_alive),
+        this: OnceLock::new(),
+    });
+    let _ = instance.this.set(Arc::downgrade(&instance));
+    let as_dyn: Arc<dyn Instance> = instance.clone();
+
+    // Stops everything even if something below panics.
+    let mut stopper = Stopper { instance: instance.clone(), workers: Vec::new() };
+    for (index, queue) in queues.into_iter().enumerate() {
+        let shared = shared.clone();
+        let current = as_dyn.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("runtime-native-worker-{index}"))
+            .spawn(move || {
+                let _current = runtime_raw::set_current(current);
+                executor::run_worker(shared, index, queue);
+            })
+            .unwrap_or_else(|e| panic!("could not start a native runtime worker thread: {e}"));
+        stopper.workers.push(worker);
+    }
+
+    let current = runtime_raw::set_current(as_dyn);
+    block_on(entry);
+    drop(stopper);
+    drop(current);
+}
+
+/// Shuts the instance down when dropped.
+struct Stopper {
+    instance: Arc<NativeInstance>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        let shared = &self.instance.shared;
+        shared.stop();
+        for worker in self.workers.drain(..) {
+            // A worker only panics on a bug of ours; the others are stopped all the same.
+            let _ = worker.join();
+        }
+        shared.shut_down_tasks();
+        shared.reactor.shutdown();
+        shared.timers.clear();
+        self.instance.blocking.shutdown();
+    }
+}
+
+/// Wakes the thread that runs the entry future.
+struct EntryWaker {
+    thread: std::thread::Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Polls `future` on this thread, sleeping between wake-ups.
+fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+    let waker = Arc::new(EntryWaker { thread: std::thread::current(), notified: AtomicBool::new(false) });
+    let as_waker = Waker::from(waker.clone());
+    let mut cx = Context::from_waker(&as_waker);
+    loop {
+        if future.as_mut().poll(&mut cx).is_ready() {
+            return;
+        }
+        while !waker.notified.swap(false, Ordering::AcqRel) {
+            std::thread::park();
+        }
+    }
+}
+
+const RESOLVER_GONE: &str = "the runtime instance stopped before the host name was resolved";
+
+impl Instance for NativeInstance {
+    fn spawn(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
+        let shared = &self.shared;
+        if shared.is_stopped() {
+            return Err(SpawnError::shutdown());
+        }
+        let task = task.build(TaskDriver::scheduled(shared.clone()));
+        if !shared.bind(&task) {
+            // Stopped meanwhile: the join handle reports the shutdown.
+            task.shutdown();
+            return Ok(());
+        }
+        runtime_raw::task::Schedule::schedule(&**shared, task, runtime_raw::task::Reschedule::Woken);
+        Ok(())
+    }
+
+    fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
+        let reactor = self.shared.reactor.clone();
+        Box::pin(async move { net::connect(&reactor, addr).await.map(|s| Box::new(s) as _) })
+    }
+
+    fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn runtime_raw::net::TcpListener>> {
+        Ok(Box::new(net::TcpListener::new(&self.shared.reactor, listener)?))
+    }
+
+    fn tcp_stream(&self, stream: std::net::TcpStream) -> io::Result<Box<dyn runtime_raw::net::TcpStream>> {
+        Ok(Box::new(net::TcpStream::from_std(&self.shared.reactor, stream)?))
+    }
+
+    fn udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Box<dyn runtime_raw::net::UdpSocket>> {
+        Ok(Box::new(net::UdpSocket::new(&self.shared.reactor, socket)?))
+    }
+
+    fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let job = Box::new(move || {
+            let resolved = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect);
+            let _ = tx.send(resolved);
+        });
+        let queued = match self.arc() {
+            Some(instance) => self.blocking.spawn(&instance, job).is_ok(),
+            None => false,
+        };
+        Box::pin(async move {
+            if !queued {
+                return Err(io::Error::other(reactor::SHUT_DOWN));
+            }
+            rx.await.unwrap_or_else(|_| Err(io::Error::other(RESOLVER_GONE)))
+        })
+    }
+
+    fn timer(&self, deadline: Instant) -> Pin<Box<dyn runtime_raw::time::Timer>> {
+        Box::pin(Timer::new(self.shared.timers.clone(), deadline))
+    }
+
+    fn now(&self) -> Instant {
+        self.shared.timers.now()
+    }
+}

@@ -1,0 +1,178 @@
+//! The native backend of the `runtime` facade, and its default.
+//!
+//! Each `enter` starts an instance made of:
+//!
+//! - an **executor** ([`executor`]): worker threads, each with a crossbeam-deque FIFO queue,
+//!   fed by a global injector for tasks woken from elsewhere; idle workers steal from each
+//!   other, spin very briefly, then park, so an idle runtime uses no CPU;
+//! - a **reactor** ([`reactor`]): one `mio::Poll`, polled by a worker about to park (so a
+//!   readiness event runs its task on the thread that saw it) and, every few dozen tasks, by a
+//!   busy worker, so that I/O is never starved by CPU-bound tasks;
+//! - one **timer** facility ([`timer`]) for every delay, interval and timeout: an ordered map
+//!   of deadlines that the reactor's poll sleeps on, with a Linux `timerfd` for resolution finer
+//!   than epoll's millisecond;
+//! - a small **blocking pool** ([`blocking`]) that resolves host names off the workers.
+//!
+//! A task is one allocation (runtime-raw's task block); its waker pushes it to the waking
+//! worker's own queue, or to the injector and unparks a worker when woken from outside.
+//!
+//! ```
+//! #[runtime::main(runtime_native::Native)]
+//! async fn main() {
+//!     let answer = runtime::spawn(async { 6 * 7 }).await;
+//!     assert_eq!(answer, 42);
+//! }
+//! ```
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod blocking;
+mod executor;
+mod instance;
+mod net;
+mod park;
+mod reactor;
+mod timer;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use runtime_raw::Runtime;
+
+/// The native runtime: `available_parallelism` workers (env `RUNTIME_NATIVE_THREADS`
+/// overrides), threads named `runtime-native-*`.
+///
+/// # Examples
+/// ```
+/// let sum = runtime::raw::enter(runtime_native::Native, async {
+///     let a = runtime::spawn(async { 1 });
+///     let b = runtime::spawn(async { 2 });
+///     a.await + b.await
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Native;
+
+impl Native {
+    /// Configures a native runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime_native::Native::builder()
+    ///     .worker_threads(2)
+    ///     .max_blocking_threads(8)
+    ///     .blocking_keep_alive(Duration::from_secs(1))
+    ///     .build();
+    /// assert_eq!(runtime::raw::enter(rt, async { 5 }), 5);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+}
+
+/// Environment variable that sets the default number of workers.
+pub const THREADS_ENV: &str = "RUNTIME_NATIVE_THREADS";
+/// Environment variable that sets the default cap of the blocking pool.
+pub const BLOCKING_THREADS_ENV: &str = "RUNTIME_NATIVE_BLOCKING_THREADS";
+/// Cap of the blocking pool when neither the builder nor the environment sets one: enough
+/// for bursts of blocking calls, few enough that a runaway cannot exhaust the process.
+const DEFAULT_MAX_BLOCKING: usize = 512;
+/// How long an idle blocking thread waits for a job before it exits.
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+const ZERO_WORKERS: &str = "`Builder::worker_threads(0)`: a runtime needs at least one worker thread";
+const ZERO_BLOCKING: &str = "`Builder::max_blocking_threads(0)`: the blocking pool needs at least one thread";
+
+/// Settings for a native runtime; see [`Native::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    max_blocking_threads: Option<usize>,
+    blocking_keep_alive: Option<Duration>,
+}
+
+impl Builder {
+    /// Number of worker threads (default: `RUNTIME_NATIVE_THREADS`, else one per core).
+    ///
+    /// # Panics
+    /// `build` panics when `n` is 0.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Cap of the blocking pool (default: `RUNTIME_NATIVE_BLOCKING_THREADS`, else 512).
+    ///
+    /// # Panics
+    /// `build` panics when `n` is 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default: 10 s).
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = Some(d);
+        self
+    }
+
+    /// The configured backend, usable wherever [`Native`] is.
+    ///
+    /// # Panics
+    /// When a thread count is 0.
+    pub fn build(self) -> Configured {
+        assert!(self.worker_threads != Some(0), "{ZERO_WORKERS}");
+        assert!(self.max_blocking_threads != Some(0), "{ZERO_BLOCKING}");
+        Configured { settings: self }
+    }
+}
+
+/// A configured native backend, made by [`Builder::build`].
+#[derive(Debug, Clone)]
+pub struct Configured {
+    settings: Builder,
+}
+
+/// What an instance is started with, defaults resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) workers: usize,
+    pub(crate) max_blocking: usize,
+    pub(crate) keep_alive: Duration,
+}
+
+fn env_count(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok().filter(|n| *n > 0)
+}
+
+impl Builder {
+    fn settings(&self) -> Settings {
+        let workers = self
+            .worker_threads
+            .or_else(|| env_count(THREADS_ENV))
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        Settings {
+            workers,
+            max_blocking: self
+                .max_blocking_threads
+                .or_else(|| env_count(BLOCKING_THREADS_ENV))
+                .unwrap_or(DEFAULT_MAX_BLOCKING),
+            keep_alive: self.blocking_keep_alive.unwrap_or(DEFAULT_KEEP_ALIVE),
+        }
+    }
+}
+
+impl Runtime for Native {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        instance::run(Builder::default().settings(), entry)
+    }
+}
+
+impl Runtime for Configured {
+    fn block_on(&self, entry: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        instance::run(self.settings.settings(), entry)
+    }
+}

@@ -1,0 +1,414 @@
+//! The reactor: one `mio::Poll` that wakes the tasks whose sources became ready.
+//!
+//! Each registered source has a [`ScheduledIo`]: its readiness, stamped with the driver's tick,
+//! and its waiters: one reader and one writer slot (a stream's `poll_read`/`poll_write`), plus
+//! any number of keyed waiters for operations many tasks may await at once (`accept`,
+//! `recv_from`, ...). The [`Driver`] (the poll itself, held by whichever worker is about to
+//! park, or briefly by a busy one) sets readiness and wakes waiters; tasks clear readiness when
+//! an operation returns `WouldBlock`. A clear names the tick it observed, so a clear that races
+//! with a newer event cannot erase it.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mio::{Events, Interest, Token};
+
+use crate::timer::Timers;
+
+const WAKER_TOKEN: Token = Token(usize::MAX);
+#[cfg(target_os = "linux")]
+const TIMER_TOKEN: Token = Token(usize::MAX - 1);
+/// Events taken from the OS per poll: enough to amortise the system call under load.
+const EVENTS_CAPACITY: usize = 1024;
+
+// Readiness bits, the low part of `ScheduledIo::readiness`; the tick is above them.
+const READABLE: usize = 1 << 0;
+const WRITABLE: usize = 1 << 1;
+const READ_CLOSED: usize = 1 << 2;
+const WRITE_CLOSED: usize = 1 << 3;
+const ERROR: usize = 1 << 4;
+/// The instance stopped: every operation fails from now on.
+const SHUTDOWN: usize = 1 << 5;
+const READY_MASK: usize = (1 << 6) - 1;
+const TICK_SHIFT: u32 = 16;
+
+pub(crate) const SHUT_DOWN: &str = "the runtime instance this I/O object belongs to has shut down; \
+     I/O objects work only while the `enter` (or `#[runtime::main]`) that made them is running";
+
+/// Which way an operation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    fn mask(self) -> usize {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+}
+
+/// A readiness observation, to be handed back to [`ScheduledIo::clear`] on `WouldBlock`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadyEvent {
+    tick: usize,
+    ready: usize,
+}
+
+#[derive(Debug, Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+    keyed: Vec<(u64, Direction, Waker)>,
+    next_key: u64,
+}
+
+/// The per-source state shared by the I/O object and the driver.
+#[derive(Debug, Default)]
+pub(crate) struct ScheduledIo {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+impl ScheduledIo {
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ready(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
+        let cur = self.readiness.load(Ordering::Acquire);
+        if cur & SHUTDOWN != 0 {
+            return Some(Err(io::Error::other(SHUT_DOWN)));
+        }
+        let ready = cur & direction.mask();
+        (ready != 0).then_some(Ok(ReadyEvent { tick: cur >> TICK_SHIFT, ready }))
+    }
+
+    /// Ready for `direction`, or registers `cx` in the reader or writer slot.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+        if let Some(ready) = self.ready(direction) {
+            return Poll::Ready(ready);
+        }
+        let mut waiters = self.waiters();
+        let slot = match direction {
+            Direction::Read => &mut waiters.reader,
+            Direction::Write => &mut waiters.writer,
+        };
+        if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *slot = Some(cx.waker().clone());
+        }
+        // Checked again under the lock the driver takes to wake: no event slips between.
+        match self.ready(direction) {
+            Some(ready) => Poll::Ready(ready),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Like [`poll_ready`](Self::poll_ready), for one of many waiters: `key` identifies the
+    /// caller's entry, to be removed with [`forget`](Self::forget) when it gives up.
+    pub(crate) fn poll_ready_keyed(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        key: &mut Option<u64>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if let Some(ready) = self.ready(direction) {
+            return Poll::Ready(ready);
+        }
+        let mut waiters = self.waiters();
+        let existing = key.and_then(|k| waiters.keyed.iter_mut().find(|(id, _, _)| *id == k));
+        match existing {
+            Some((_, _, waker)) => {
+                if !waker.will_wake(cx.waker()) {
+                    *waker = cx.waker().clone();
+                }
+            }
+            None => {
+                let id = waiters.next_key;
+                waiters.next_key += 1;
+                waiters.keyed.push((id, direction, cx.waker().clone()));
+                *key = Some(id);
+            }
+        }
+        match self.ready(direction) {
+            Some(ready) => Poll::Ready(ready),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Removes a keyed waiter (its future was dropped or completed).
+    pub(crate) fn forget(&self, key: &mut Option<u64>) {
+        if let Some(k) = key.take() {
+            self.waiters().keyed.retain(|(id, _, _)| *id != k);
+        }
+    }
+
+    /// Clears what `event` saw, unless a newer event came since.
+    pub(crate) fn clear(&self, event: ReadyEvent) {
+        // Closed and error states are final: only readable/writable are cleared.
+        let clear = event.ready & (READABLE | WRITABLE);
+        let _ = self.readiness.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+            (cur >> TICK_SHIFT == event.tick).then_some(cur & !clear)
+        });
+    }
+
+    /// Records `ready` at `tick` and wakes the waiters it satisfies.
+    fn set(&self, ready: usize, tick: usize) {
+        let _ = self.readiness.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+            Some((tick << TICK_SHIFT) | (cur & READY_MASK) | ready)
+        });
+        self.wake(ready);
+    }
+
+    fn wake(&self, ready: usize) {
+        let mut woken = Vec::new();
+        {
+            let mut waiters = self.waiters();
+            let read = ready & (Direction::Read.mask() | SHUTDOWN) != 0;
+            let write = ready & (Direction::Write.mask() | SHUTDOWN) != 0;
+            if read {
+                woken.extend(waiters.reader.take());
+            }
+            if write {
+                woken.extend(waiters.writer.take());
+            }
+            waiters.keyed.retain(|(_, direction, waker)| {
+                let hit = match direction {
+                    Direction::Read => read,
+                    Direction::Write => write,
+                };
+                if hit {
+                    woken.push(waker.clone());
+                }
+                !hit
+            });
+        }
+        // Woken outside the lock: a waker may run arbitrary code.
+        woken.into_iter().for_each(Waker::wake);
+    }
+}
+
+#[derive(Debug)]
+struct Sources {
+    /// Slot `i` holds the source registered under token `i`. A slot is reused after its
+    /// source deregistered; an event still in flight for the old source then reaches the new
+    /// one as a spurious readiness, which costs one `WouldBlock`.
+    slots: Vec<Option<Arc<ScheduledIo>>>,
+    free: Vec<usize>,
+    shut_down: bool,
+}
+
+/// The part of the reactor that registrations use, from any thread.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    registry: mio::Registry,
+    waker: mio::Waker,
+    sources: Mutex<Sources>,
+}
+
+/// A source's registration: deregisters it when dropped, before its descriptor closes.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    reactor: Arc<Reactor>,
+    token: Token,
+    io: Arc<ScheduledIo>,
+}
+
+impl Reactor {
+    fn sources(&self) -> std::sync::MutexGuard<'_, Sources> {
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the worker sleeping in the poll, if any.
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    pub(crate) fn waker(&self) -> &mio::Waker {
+        &self.waker
+    }
+
+    /// Registers `source` for `interest`, edge-triggered.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let io = Arc::new(ScheduledIo::default());
+        let token = {
+            let mut sources = self.sources();
+            if sources.shut_down {
+                return Err(io::Error::other(SHUT_DOWN));
+            }
+            let index = match sources.free.pop() {
+                Some(index) => index,
+                None => {
+                    sources.slots.push(None);
+                    sources.slots.len() - 1
+                }
+            };
+            sources.slots[index] = Some(io.clone());
+            Token(index)
+        };
+        if let Err(e) = self.registry.register(source, token, interest) {
+            self.release(token);
+            return Err(e);
+        }
+        Ok(Registration { reactor: self.clone(), token, io })
+    }
+
+    fn release(&self, token: Token) {
+        let mut sources = self.sources();
+        if let Some(slot) = sources.slots.get_mut(token.0)
+            && slot.take().is_some()
+        {
+            sources.free.push(token.0);
+        }
+    }
+
+    fn dispatch(&self, token: Token, ready: usize, tick: usize) {
+        let io = self.sources().slots.get(token.0).and_then(|slot| slot.clone());
+        if let Some(io) = io {
+            io.set(ready, tick);
+        }
+    }
+
+    /// Fails every source's operations from now on and wakes all their waiters.
+    pub(crate) fn shutdown(&self) {
+        let all: Vec<_> = {
+            let mut sources = self.sources();
+            sources.shut_down = true;
+            sources.slots.iter().flatten().cloned().collect()
+        };
+        for io in all {
+            io.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
+            io.wake(SHUTDOWN);
+        }
+    }
+}
+
+impl Registration {
+    pub(crate) fn io(&self) -> &ScheduledIo {
+        &self.io
+    }
+
+    /// Deregisters `source`; call before the source's descriptor is closed.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
+        // Fails only if the source was never registered or the poll is gone: nothing to undo.
+        let _ = self.reactor.registry.deregister(source);
+        self.reactor.release(self.token);
+    }
+}
+
+/// The poll itself: held by one thread at a time.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    poll: mio::Poll,
+    events: Events,
+    tick: usize,
+    reactor: Arc<Reactor>,
+    timers: Arc<Timers>,
+    #[cfg(target_os = "linux")]
+    timerfd: crate::timer::TimerFd,
+}
+
+impl Driver {
+    pub(crate) fn new(timers: Arc<Timers>) -> io::Result<(Driver, Arc<Reactor>)> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        #[cfg(target_os = "linux")]
+        let timerfd = {
+            let timerfd = crate::timer::TimerFd::new()?;
+            poll.registry().register(&mut timerfd.source(), TIMER_TOKEN, Interest::READABLE)?;
+            timerfd
+        };
+        let reactor = Arc::new(Reactor {
+            registry,
+            waker,
+            sources: Mutex::new(Sources { slots: Vec::new(), free: Vec::new(), shut_down: false }),
+        });
+        let driver = Driver {
+            poll,
+            events: Events::with_capacity(EVENTS_CAPACITY),
+            tick: 0,
+            reactor: reactor.clone(),
+            timers,
+            #[cfg(target_os = "linux")]
+            timerfd,
+        };
+        Ok((driver, reactor))
+    }
+
+    /// Polls for I/O events for at most `timeout` (`None`: until the next timer or an event),
+    /// then wakes the tasks of ready sources and of expired timers.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+        let until_timer = self.timers.until_next();
+        let timeout = match (timeout, until_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let poll_timeout = self.arm(timeout);
+        if let Err(e) = self.poll.poll(&mut self.events, poll_timeout)
+            && e.kind() != io::ErrorKind::Interrupted
+        {
+            // Nothing sensible to do but try again on the next turn.
+            std::thread::yield_now();
+        }
+        self.tick = (self.tick + 1) & (usize::MAX >> TICK_SHIFT);
+        for event in self.events.iter() {
+            match event.token() {
+                WAKER_TOKEN => {}
+                #[cfg(target_os = "linux")]
+                TIMER_TOKEN => self.timerfd.drain(),
+                token => {
+                    let mut ready = 0;
+                    if event.is_readable() {
+                        ready |= READABLE;
+                    }
+                    if event.is_writable() {
+                        ready |= WRITABLE;
+                    }
+                    if event.is_read_closed() {
+                        ready |= READ_CLOSED;
+                    }
+                    if event.is_write_closed() {
+                        ready |= WRITE_CLOSED;
+                    }
+                    if event.is_error() {
+                        ready |= ERROR;
+                    }
+                    self.reactor.dispatch(token, ready, self.tick);
+                }
+            }
+        }
+        self.timers.fire_expired();
+    }
+
+    /// The timeout to give the poll: timers finer than a millisecond go through the timerfd.
+    #[cfg(target_os = "linux")]
+    fn arm(&mut self, timeout: Option<Duration>) -> Option<Duration> {
+        match timeout {
+            Some(d) if d.is_zero() => Some(Duration::ZERO),
+            Some(d) => {
+                if self.timerfd.arm(d).is_ok() {
+                    None
+                } else {
+                    Some(d)
+                }
+            }
+            None => None,
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn arm(&mut self, timeout: Option<Duration>) -> Option<Duration> {
+        timeout
+    }
+}

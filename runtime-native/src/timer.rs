@@ -1,0 +1,200 @@
+//! One timer facility for every delay, interval and timeout of an instance.
+//!
+//! Deadlines live in one ordered map, keyed by (deadline, sequence number). A timer inserts its
+//! entry when first polled before its deadline, updates the waker in place on later polls, and
+//! removes the entry when dropped or reset, so a dropped `Delay` frees its entry at once. The
+//! driver sleeps until the earliest deadline (on Linux through a `timerfd`, whose resolution is
+//! finer than epoll's millisecond) and then wakes every expired entry. Inserting a new earliest
+//! deadline wakes the driver so that it sleeps less.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::reactor::Reactor;
+
+type Key = (Instant, u64);
+
+/// The timers of one instance.
+pub(crate) struct Timers {
+    entries: Mutex<BTreeMap<Key, Waker>>,
+    next_seq: AtomicU64,
+    /// Set once the driver exists, to wake it for a new earliest deadline.
+    reactor: std::sync::OnceLock<Arc<Reactor>>,
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timers").field("pending", &self.entries().len()).finish()
+    }
+}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers { entries: Mutex::new(BTreeMap::new()), next_seq: AtomicU64::new(0), reactor: Default::default() }
+    }
+
+    pub(crate) fn set_reactor(&self, reactor: Arc<Reactor>) {
+        let _ = self.reactor.set(reactor);
+    }
+
+    fn entries(&self) -> MutexGuard<'_, BTreeMap<Key, Waker>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Time until the earliest deadline; zero if it has passed, `None` without timers.
+    pub(crate) fn until_next(&self) -> Option<Duration> {
+        let first = self.entries().first_key_value().map(|(key, _)| key.0)?;
+        Some(first.saturating_duration_since(self.now()))
+    }
+
+    /// Wakes every timer whose deadline has passed, removing its entry.
+    pub(crate) fn fire_expired(&self) {
+        let now = self.now();
+        let mut woken = Vec::new();
+        {
+            let mut entries = self.entries();
+            while let Some(entry) = entries.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                woken.push(entry.remove());
+            }
+        }
+        woken.into_iter().for_each(Waker::wake);
+    }
+
+    /// Drops every entry (the instance stopped); their tasks are gone too.
+    pub(crate) fn clear(&self) {
+        let all = std::mem::take(&mut *self.entries());
+        drop(all);
+    }
+}
+
+/// A `Delay`'s (or `Interval`'s) hold on the timer facility.
+pub(crate) struct Timer {
+    timers: Arc<Timers>,
+    deadline: Instant,
+    /// The entry, while one is in the map.
+    key: Option<Key>,
+}
+
+impl Timer {
+    pub(crate) fn new(timers: Arc<Timers>, deadline: Instant) -> Timer {
+        Timer { timers, deadline, key: None }
+    }
+
+    fn remove(&mut self) {
+        if let Some(key) = self.key.take() {
+            let entry = self.timers.entries().remove(&key);
+            drop(entry);
+        }
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer").field("deadline", &self.deadline).field("armed", &self.key.is_some()).finish()
+    }
+}
+
+impl runtime_raw::time::Timer for Timer {
+    fn poll_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        let this = self.get_mut();
+        let now = this.timers.now();
+        if now >= this.deadline {
+            this.remove();
+            return Poll::Ready(now);
+        }
+        let mut entries = this.timers.entries();
+        if let Some(waker) = this.key.and_then(|key| entries.get_mut(&key)) {
+            if !waker.will_wake(cx.waker()) {
+                *waker = cx.waker().clone();
+            }
+            return Poll::Pending;
+        }
+        // Not in the map: first poll, or the driver fired it just as the clock moved back
+        // under us (it cannot, with a monotonic clock, but then we simply re-insert).
+        let key = (this.deadline, this.timers.next_seq.fetch_add(1, Ordering::Relaxed));
+        let earliest = entries.first_key_value().is_none_or(|(first, _)| key < *first);
+        entries.insert(key, cx.waker().clone());
+        drop(entries);
+        this.key = Some(key);
+        if earliest && let Some(reactor) = this.timers.reactor.get() {
+            reactor.wake();
+        }
+        Poll::Pending
+    }
+
+    fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.remove();
+        this.deadline = deadline;
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// A Linux timerfd, for waking the poll at a deadline with sub-millisecond resolution.
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+pub(crate) struct TimerFd {
+    file: std::fs::File,
+    raw: std::os::fd::RawFd,
+}
+
+#[cfg(target_os = "linux")]
+impl TimerFd {
+    pub(crate) fn new() -> std::io::Result<TimerFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: timerfd_create has no memory-safety preconditions; its result is checked.
+        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `raw` was just created by timerfd_create and is owned by nothing else.
+        let file = unsafe { std::fs::File::from_raw_fd(raw) };
+        Ok(TimerFd { file, raw })
+    }
+
+    /// The descriptor, for registering with the poll.
+    pub(crate) fn source(&self) -> mio::unix::SourceFd<'_> {
+        mio::unix::SourceFd(&self.raw)
+    }
+
+    /// Fires once, `after` from now (at least a nanosecond: zero would disarm it).
+    pub(crate) fn arm(&self, after: Duration) -> std::io::Result<()> {
+        let after = after.max(Duration::from_nanos(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: `spec` is a valid itimerspec on our stack, the old-value pointer may be null,
+        // and `raw` is the timerfd that `file` keeps open.
+        let rc = unsafe { libc::timerfd_settime(self.raw, 0, &spec, std::ptr::null_mut()) };
+        if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    }
+
+    /// Consumes the expiration count, so that the next expiration is a new edge.
+    pub(crate) fn drain(&self) {
+        use std::io::Read;
+        let mut count = [0u8; 8];
+        // WouldBlock (nothing expired: a stale event) is fine.
+        let _ = (&self.file).read(&mut count);
+    }
+}
