@@ -44,9 +44,9 @@ fn ten_thousand_tasks_woken_from_foreign_threads_all_complete() {
                             x ^= x << 13;
                             x ^= x >> 17;
                             x ^= x << 5;
-                            if x % 64 == 0 {
+                            if x.is_multiple_of(64) {
                                 std::thread::sleep(Duration::from_micros(u64::from(x % 200)));
-                            } else if x % 8 == 0 {
+                            } else if x.is_multiple_of(8) {
                                 std::thread::yield_now();
                             }
                             tx.send(i).unwrap();
