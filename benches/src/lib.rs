@@ -1,2 +1,485 @@
-//! Benchmarks of the `runtime` facade and its backends; run them with `cargo bench` from the
-//! repository's root. This library is empty: the benchmarks are in `benches/`.
+//! The benchmark workloads, written once and run on every variant: the facade on
+//! `runtime_native::Native`, on `runtime_tokio::Tokio` and on `runtime_tokio::TokioCurrentThread`,
+//! and plain Tokio without the facade as the baseline.
+//!
+//! Each workload is one `async fn` generic over [`Exec`], which says how to spawn, yield, and
+//! open sockets. The suite (`benches/suite.rs`) runs them and writes the report.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+
+/// What a workload needs from a runtime.
+pub trait Exec: Copy + Send + Sync + 'static {
+    /// The join handle of a spawned task.
+    type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
+    /// A UDP socket.
+    type Udp: Send + Sync + 'static;
+    /// A TCP listener.
+    type Listener: Send + Sync + 'static;
+    /// A TCP stream.
+    type Stream: Send + 'static;
+
+    fn spawn<F>(self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+    fn yield_now(self) -> impl Future<Output = ()> + Send;
+    fn sleep(self, dur: Duration) -> impl Future<Output = ()> + Send;
+
+    fn udp_bind(self) -> Self::Udp;
+    fn udp_addr(socket: &Self::Udp) -> SocketAddr;
+    fn udp_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> impl Future<Output = io::Result<usize>> + Send;
+    fn udp_recv(socket: &Self::Udp, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+
+    fn listen(self) -> Self::Listener;
+    fn listener_addr(listener: &Self::Listener) -> SocketAddr;
+    fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    fn connect(self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    fn read<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8])
+    -> impl Future<Output = io::Result<usize>> + Send + 'a;
+    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a;
+}
+
+/// The facade, on whichever backend is running.
+#[derive(Debug, Clone, Copy)]
+pub struct Facade;
+
+impl Exec for Facade {
+    type Join<T: Send + 'static> = runtime::task::JoinHandle<T>;
+    type Udp = runtime::net::UdpSocket;
+    type Listener = runtime::net::TcpListener;
+    type Stream = runtime::net::TcpStream;
+
+    fn spawn<F>(self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        runtime::spawn(future)
+    }
+
+    fn yield_now(self) -> impl Future<Output = ()> + Send {
+        runtime::task::yield_now()
+    }
+
+    async fn sleep(self, dur: Duration) {
+        runtime::time::Delay::new(dur).await;
+    }
+
+    fn udp_bind(self) -> Self::Udp {
+        runtime::net::UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")
+    }
+
+    fn udp_addr(socket: &Self::Udp) -> SocketAddr {
+        socket.local_addr().expect("local address")
+    }
+
+    fn udp_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.send_to(buf, to)
+    }
+
+    fn udp_recv(socket: &Self::Udp, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.recv(buf)
+    }
+
+    fn listen(self) -> Self::Listener {
+        runtime::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")
+    }
+
+    fn listener_addr(listener: &Self::Listener) -> SocketAddr {
+        listener.local_addr().expect("local address")
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn connect(self, addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = runtime::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn read<'a>(
+        stream: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        futures::AsyncReadExt::read(stream, buf)
+    }
+
+    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        futures::AsyncWriteExt::write_all(stream, buf)
+    }
+}
+
+/// Plain Tokio, no facade: the baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct PlainTokio;
+
+/// A Tokio join handle that unwraps, as the facade's does.
+#[derive(Debug)]
+pub struct TokioJoin<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for TokioJoin<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|r| r.expect("task panicked"))
+    }
+}
+
+impl Exec for PlainTokio {
+    type Join<T: Send + 'static> = TokioJoin<T>;
+    type Udp = tokio::net::UdpSocket;
+    type Listener = tokio::net::TcpListener;
+    type Stream = tokio::net::TcpStream;
+
+    fn spawn<F>(self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TokioJoin(tokio::spawn(future))
+    }
+
+    fn yield_now(self) -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+
+    async fn sleep(self, dur: Duration) {
+        tokio::time::sleep(dur).await;
+    }
+
+    fn udp_bind(self) -> Self::Udp {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        socket.set_nonblocking(true).expect("non-blocking");
+        tokio::net::UdpSocket::from_std(socket).expect("register")
+    }
+
+    fn udp_addr(socket: &Self::Udp) -> SocketAddr {
+        socket.local_addr().expect("local address")
+    }
+
+    fn udp_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.send_to(buf, to)
+    }
+
+    fn udp_recv(socket: &Self::Udp, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.recv(buf)
+    }
+
+    fn listen(self) -> Self::Listener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        tokio::net::TcpListener::from_std(listener).expect("register")
+    }
+
+    fn listener_addr(listener: &Self::Listener) -> SocketAddr {
+        listener.local_addr().expect("local address")
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn connect(self, addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn read<'a>(
+        stream: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        tokio::io::AsyncReadExt::read(stream, buf)
+    }
+
+    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        tokio::io::AsyncWriteExt::write_all(stream, buf)
+    }
+}
+
+/// A measurement: the time the workload took and the number of operations it did.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub elapsed: Duration,
+    pub ops: u64,
+}
+
+impl Measured {
+    pub fn ns_per_op(&self) -> f64 {
+        self.elapsed.as_nanos() as f64 / self.ops.max(1) as f64
+    }
+}
+
+/// A future that wakes itself `left` times before it completes.
+struct WakeSelf {
+    left: usize,
+}
+
+impl Future for WakeSelf {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.left == 0 {
+            return Poll::Ready(());
+        }
+        self.left -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// `notify_self`: `tasks` tasks, each waking itself `wakes` times before it completes.
+pub async fn notify_self<E: Exec>(exec: E, tasks: usize, wakes: usize) -> Measured {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks).map(|_| exec.spawn(WakeSelf { left: wakes })).collect();
+    for handle in handles {
+        handle.await;
+    }
+    Measured { elapsed: start.elapsed(), ops: (tasks * wakes) as u64 }
+}
+
+/// `spawn_many`: `n` empty tasks spawned from inside a task, then awaited.
+pub async fn spawn_many<E: Exec>(exec: E, n: usize) -> Measured {
+    exec.spawn(async move {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..n).map(|i| exec.spawn(async move { i })).collect();
+        for handle in handles {
+            std::hint::black_box(handle.await);
+        }
+        Measured { elapsed: start.elapsed(), ops: n as u64 }
+    })
+    .await
+}
+
+/// `yield_many`: `tasks` tasks, each yielding `yields` times.
+pub async fn yield_many<E: Exec>(exec: E, tasks: usize, yields: usize) -> Measured {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            exec.spawn(async move {
+                for _ in 0..yields {
+                    exec.yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+    Measured { elapsed: start.elapsed(), ops: (tasks * yields) as u64 }
+}
+
+/// `ping_pong`: `rounds` round trips, each a spawned task answering a oneshot with a oneshot.
+pub async fn ping_pong<E: Exec>(exec: E, rounds: usize) -> Measured {
+    exec.spawn(async move {
+        let start = Instant::now();
+        for i in 0..rounds {
+            let (ping_tx, ping_rx) = oneshot::channel::<usize>();
+            let (pong_tx, pong_rx) = oneshot::channel::<usize>();
+            drop(exec.spawn(async move {
+                let v = ping_rx.await.expect("ping");
+                pong_tx.send(v + 1).expect("pong");
+            }));
+            ping_tx.send(i).expect("ping");
+            assert_eq!(pong_rx.await.expect("pong"), i + 1);
+        }
+        Measured { elapsed: start.elapsed(), ops: rounds as u64 }
+    })
+    .await
+}
+
+/// `chained_spawn`: each task spawns the next, `hops` times.
+pub async fn chained_spawn<E: Exec>(exec: E, hops: usize) -> Measured {
+    fn hop<E: Exec>(exec: E, left: usize, done: oneshot::Sender<()>) {
+        if left == 0 {
+            let _ = done.send(());
+        } else {
+            drop(exec.spawn(async move { hop(exec, left - 1, done) }));
+        }
+    }
+    let start = Instant::now();
+    let (tx, rx) = oneshot::channel();
+    drop(exec.spawn(async move { hop(exec, hops, tx) }));
+    rx.await.expect("chain end");
+    Measured { elapsed: start.elapsed(), ops: hops as u64 }
+}
+
+/// `poll_reactor`: `tasks` tasks, each doing `trips` readiness round trips through the reactor
+/// (a datagram to its own loopback UDP socket, then waiting until it is readable).
+pub async fn poll_reactor<E: Exec>(exec: E, tasks: usize, trips: usize) -> Measured {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            exec.spawn(async move {
+                let socket = exec.udp_bind();
+                let addr = E::udp_addr(&socket);
+                let mut buf = [0u8; 8];
+                for i in 0..trips {
+                    E::udp_send_to(&socket, &(i as u64).to_le_bytes(), addr).await.expect("send");
+                    let n = E::udp_recv(&socket, &mut buf).await.expect("recv");
+                    assert_eq!(n, 8);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+    Measured { elapsed: start.elapsed(), ops: (tasks * trips) as u64 }
+}
+
+/// `tcp_echo`: `connections` connections on 127.0.0.1, each doing `trips` round trips of
+/// `size` bytes; `ops` counts round trips.
+pub async fn tcp_echo<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
+    let listener = Arc::new(exec.listen());
+    let addr = E::listener_addr(&listener);
+    let server = {
+        let listener = listener.clone();
+        exec.spawn(async move {
+            let mut echoes = Vec::with_capacity(connections);
+            for _ in 0..connections {
+                let mut stream = E::accept(&listener).await.expect("accept");
+                echoes.push(exec.spawn(async move {
+                    let mut buf = vec![0u8; size];
+                    loop {
+                        let n = E::read(&mut stream, &mut buf).await.expect("server read");
+                        if n == 0 {
+                            break;
+                        }
+                        E::write_all(&mut stream, &buf[..n]).await.expect("server write");
+                    }
+                }));
+            }
+            echoes
+        })
+    };
+    let start = Instant::now();
+    let clients: Vec<_> = (0..connections)
+        .map(|_| {
+            exec.spawn(async move {
+                let mut stream = exec.connect(addr).await.expect("connect");
+                let out = vec![7u8; size];
+                let mut back = vec![0u8; size];
+                for _ in 0..trips {
+                    E::write_all(&mut stream, &out).await.expect("client write");
+                    let mut got = 0;
+                    while got < size {
+                        let n = E::read(&mut stream, &mut back[got..]).await.expect("client read");
+                        assert!(n > 0, "server closed early");
+                        got += n;
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await;
+    }
+    let elapsed = start.elapsed();
+    for echo in server.await {
+        echo.await;
+    }
+    Measured { elapsed, ops: (connections * trips) as u64 }
+}
+
+/// `timers`: `n` concurrent delays of 1 to 50 ms; the wall time until all fired.
+pub async fn timers<E: Exec>(exec: E, n: usize) -> Measured {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n)
+        .map(|i| exec.spawn(async move { exec.sleep(Duration::from_micros(1_000 + spread(i, 49_000))).await }))
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+    Measured { elapsed: start.elapsed(), ops: 1 }
+}
+
+/// `timer_lateness`: how late `n` delays of 1 to 50 ms fire; (p50, p99).
+pub async fn timer_lateness<E: Exec>(exec: E, n: usize) -> (Duration, Duration) {
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            exec.spawn(async move {
+                let dur = Duration::from_micros(1_000 + spread(i, 49_000));
+                let deadline = Instant::now() + dur;
+                exec.sleep(dur).await;
+                Instant::now().saturating_duration_since(deadline)
+            })
+        })
+        .collect();
+    let mut late = Vec::with_capacity(n);
+    for handle in handles {
+        late.push(handle.await);
+    }
+    late.sort();
+    (late[n / 2], late[(n * 99 / 100).min(n - 1)])
+}
+
+/// A deterministic spread of `i` over `0..range`.
+fn spread(i: usize, range: u64) -> u64 {
+    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % range
+}
+
+/// A 16-byte future that stays pending without registering anything, counting first polls.
+#[derive(Debug)]
+pub struct Pending16 {
+    data: [u64; 2],
+    polled: Option<&'static AtomicUsize>,
+}
+
+impl Pending16 {
+    pub fn new(counter: &'static AtomicUsize) -> Pending16 {
+        Pending16 { data: [0; 2], polled: Some(counter) }
+    }
+}
+
+impl Future for Pending16 {
+    type Output = [u64; 2];
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<[u64; 2]> {
+        if let Some(counter) = self.polled.take() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        std::hint::black_box(&self.data);
+        Poll::Pending
+    }
+}
+
+/// The process's resident set size, in bytes (Linux).
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// `memory_usage`: bytes of RSS per pending task, over `n` tasks of a 16-byte future.
+pub async fn memory_usage<E: Exec>(exec: E, n: usize) -> f64 {
+    static POLLED: AtomicUsize = AtomicUsize::new(0);
+    // Warm the allocator and the runtime up first.
+    exec.spawn(async {}).await;
+    let before = rss_bytes().unwrap_or(0);
+    for _ in 0..n {
+        drop(exec.spawn(Pending16::new(&POLLED)));
+    }
+    // Wait until every task has been polled once (and sits idle).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while POLLED.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        exec.sleep(Duration::from_millis(1)).await;
+    }
+    let after = rss_bytes().unwrap_or(0);
+    after.saturating_sub(before) as f64 / n as f64
+}

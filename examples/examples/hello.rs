@@ -1,9 +1,9 @@
-//! The smallest program: an `async fn main` on a backend, spawning one task.
+//! The smallest program: an `async fn main` on the default (native) backend, spawning a task.
 //!
-//! Run it with `cargo run --release --example hello`. To switch backends, change the
-//! attribute's argument, e.g. `#[runtime::main(runtime_tokio::TokioCurrentThread)]`.
+//! Try it: `cargo run --release --example hello`. To run it on Tokio instead, change the
+//! attribute to `#[runtime::main(runtime_tokio::Tokio)]`: nothing else changes.
 
-#[runtime::main(runtime_tokio::Tokio)]
+#[runtime::main]
 async fn main() {
     let greeting = runtime::spawn(async { "hello from a spawned task" }).await;
     println!("{greeting}");

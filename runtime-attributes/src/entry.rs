@@ -11,6 +11,7 @@ use crate::args::{self, Args};
 pub enum Kind {
     Main,
     Test,
+    Bench,
 }
 
 impl Kind {
@@ -18,6 +19,7 @@ impl Kind {
         match self {
             Kind::Main => "#[runtime::main]",
             Kind::Test => "#[runtime::test]",
+            Kind::Bench => "#[runtime::bench]",
         }
     }
 }
@@ -40,7 +42,7 @@ pub fn entry(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     match kind {
         Kind::Main => with_item(error, unexpanded_main(function)),
-        Kind::Test => with_item(error, item),
+        Kind::Test | Kind::Bench => with_item(error, item),
     }
 }
 
@@ -91,6 +93,17 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
     let (test, other): (Vec<_>, Vec<_>) =
         function.attrs.iter().cloned().partition(|a| a.path().is_ident("should_panic") || a.path().is_ident("ignore"));
     if let Some(args) = args {
+        if kind == Kind::Bench {
+            if let Some(timeout) = &args.timeout {
+                errors.push(syn::Error::new(timeout.span, "`timeout` is a test option; a bench takes only backends"));
+            }
+            if let Some(span) = args.start_paused {
+                errors.push(syn::Error::new(span, "`start_paused` is a test option; a bench takes only backends"));
+            }
+            if !test.is_empty() {
+                errors.push(syn::Error::new_spanned(&test[0], "test attributes do not apply to a bench"));
+            }
+        }
         if kind == Kind::Main {
             if let Some(timeout) = &args.timeout {
                 errors.push(syn::Error::new(timeout.span, "`timeout` is a test option; `main` takes only a backend"));
@@ -109,7 +122,7 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
                 errors.push(syn::Error::new_spanned(&test[0], "test attributes do not apply to `main`"));
             }
         }
-        if let Some(span) = args.start_paused {
+        if let Some(span) = args.start_paused.filter(|_| kind == Kind::Test) {
             errors.push(syn::Error::new(
                 span,
                 "`start_paused` needs the virtual clock (`runtime::time::pause`), which this version of runtime \
@@ -156,6 +169,9 @@ fn output_type(function: &ItemFn) -> TokenStream {
 fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream {
     let span = function.sig.fn_token.span();
     let module_form = args.backends.len() > 1 || args.backends.iter().any(|b| b.named);
+    if kind == Kind::Bench {
+        return expand_bench(function, args, attrs, module_form);
+    }
     if kind == Kind::Test && module_form {
         return expand_module(function, args, attrs);
     }
@@ -175,6 +191,7 @@ fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenSt
     };
     let TestAttrs { test, other } = attrs;
     match kind {
+        Kind::Bench => unreachable!("expanded above"),
         Kind::Main => quote! {
             #(#other)*
             #vis fn #name() #output {
@@ -268,6 +285,40 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
         #(#other)*
         #vis mod #name {
             #(#tests)*
+        }
+    }
+}
+
+/// `fn NAME(benches)` registering one benchmark per backend: `NAME`, or `NAME/BACKEND` for a
+/// list. The body is one iteration.
+fn expand_bench(function: ItemFn, args: Args, attrs: TestAttrs, list: bool) -> TokenStream {
+    let span = function.sig.fn_token.span();
+    let ItemFn { vis, sig, block, .. } = &function;
+    let name = &sig.ident;
+    let other = &attrs.other;
+    let registrations: Vec<TokenStream> = if args.backends.is_empty() {
+        let label = name.to_string();
+        vec![quote_spanned! {span=>
+            benches.bench(#label, ::runtime::__default_backend!(), || async #block);
+        }]
+    } else {
+        args.backends
+            .iter()
+            .map(|backend| {
+                let expr = &backend.expr;
+                let label = match (&backend.name, list) {
+                    (Some(backend_name), true) => format!("{name}/{backend_name}"),
+                    _ => name.to_string(),
+                };
+                quote! { benches.bench(#label, #expr, || async #block); }
+            })
+            .collect()
+    };
+    quote! {
+        #(#other)*
+        #[allow(dead_code)]
+        #vis fn #name(benches: &mut ::runtime::__bench::Benches) {
+            #(#registrations)*
         }
     }
 }

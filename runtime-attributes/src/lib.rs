@@ -1,4 +1,5 @@
-//! The attributes of the `runtime` crate: `#[runtime::main]` and `#[runtime::test]`.
+//! The attributes of the `runtime` crate: `#[runtime::main]`, `#[runtime::test]` and
+//! `#[runtime::bench]`.
 //!
 //! Use them through `runtime`, which re-exports them; their documentation is there. Each is
 //! three steps, as separate functions: [`args::parse`] reads the attribute's arguments,
@@ -19,6 +20,15 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry::entry(entry::Kind::Main, attr.into(), item.into()).into()
+}
+
+/// Benchmarks an `async fn`, one iteration per call, on one or more backends:
+/// `#[runtime::bench]`, `#[runtime::bench(EXPR)]`, `#[runtime::bench(A, B)]`.
+///
+/// See the `runtime` crate's documentation.
+#[proc_macro_attribute]
+pub fn bench(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry::entry(entry::Kind::Bench, attr.into(), item.into()).into()
 }
 
 /// Runs an `async fn` test on one or more backends: `#[runtime::test]`,

@@ -176,3 +176,19 @@ impl Runtime for Configured {
         instance::run(self.settings.settings(), entry)
     }
 }
+
+#[cfg(feature = "criterion")]
+impl criterion::async_executor::AsyncExecutor for Native {
+    /// One fresh instance per call: criterion calls it once per sample.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        runtime_raw::enter(self, future)
+    }
+}
+
+#[cfg(feature = "criterion")]
+impl criterion::async_executor::AsyncExecutor for Configured {
+    /// One fresh instance per call: criterion calls it once per sample.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        runtime_raw::enter(self, future)
+    }
+}

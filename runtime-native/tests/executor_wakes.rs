@@ -61,7 +61,7 @@ fn ten_thousand_tasks_woken_from_foreign_threads_all_complete() {
             for thread in threads {
                 thread.join().unwrap();
             }
-            assert_eq!(sum, (0..TASKS).sum());
+            assert_eq!(sum, (0..TASKS).sum::<usize>());
         });
         assert_eq!(completed.load(Ordering::SeqCst), TASKS, "{workers} workers");
     }

@@ -292,3 +292,27 @@ impl Instance for TokioInstance {
         tokio::time::Instant::now().into_std()
     }
 }
+
+#[cfg(feature = "criterion")]
+impl criterion::async_executor::AsyncExecutor for Tokio {
+    /// One fresh instance per call: criterion calls it once per sample.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        runtime_raw::enter(self, future)
+    }
+}
+
+#[cfg(feature = "criterion")]
+impl criterion::async_executor::AsyncExecutor for TokioCurrentThread {
+    /// One fresh instance per call: criterion calls it once per sample.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        runtime_raw::enter(self, future)
+    }
+}
+
+#[cfg(feature = "criterion")]
+impl criterion::async_executor::AsyncExecutor for Configured {
+    /// One fresh instance per call: criterion calls it once per sample.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        runtime_raw::enter(self, future)
+    }
+}

@@ -46,7 +46,7 @@ pub mod prelude;
 pub mod task;
 pub mod time;
 
-pub use runtime_attributes::{main, test};
+pub use runtime_attributes::{bench, main, test};
 pub use runtime_raw as raw;
 
 #[cfg(feature = "native")]
@@ -56,6 +56,11 @@ pub use task::spawn;
 /// Support for the attribute macros; not part of the public API.
 #[doc(hidden)]
 pub mod __private;
+
+/// The benchmark harness behind `#[runtime::bench]`; not part of the public API.
+#[doc(hidden)]
+#[path = "bench.rs"]
+pub mod __bench;
 
 /// Message of every panic raised when an operation that needs a running runtime finds none.
 const NO_RUNTIME: &str = "no runtime is running on this thread. Start one with `#[runtime::main]` on \

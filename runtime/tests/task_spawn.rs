@@ -43,7 +43,7 @@ on_every_backend! {
         for h in handles {
             sum += h.await;
         }
-        assert_eq!(sum, (0..1_000u64).map(|i| i * 2).sum());
+        assert_eq!(sum, (0..1_000u64).map(|i| i * 2).sum::<u64>());
         assert_eq!(counter.load(Ordering::SeqCst), 1_000);
     }
 
@@ -209,7 +209,7 @@ on_every_backend! {
             sum += r.await;
         }
         thread.join().unwrap();
-        assert_eq!(sum, (0..200).sum());
+        assert_eq!(sum, (0..200u32).sum::<u32>());
     }
 }
 

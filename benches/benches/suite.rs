@@ -1,0 +1,429 @@
+//! The native-vs-Tokio comparison: every workload on the facade over `Native`, `Tokio` and
+//! `TokioCurrentThread`, and on plain Tokio (the baseline), in one run.
+//!
+//! ```text
+//! cargo bench --bench suite            # quick: 10 samples per workload, under 3 minutes
+//! cargo bench --bench suite -- --full  # 30 samples, for the committed results
+//! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp"
+//! ```
+//!
+//! Each variant's runtime lives on its own thread for the whole run and takes workloads over a
+//! channel; samples are taken round-robin across variants, so every ratio compares numbers
+//! measured side by side. Prints Markdown tables (median with min and max, per workload) and
+//! writes them, an SVG chart and every raw sample under `benches/results/`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use futures::channel::mpsc as fmpsc;
+use runtime_benches::{Exec, Facade, Measured, PlainTokio};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Variant {
+    Baseline,
+    Native,
+    Tokio,
+    TokioCurrentThread,
+}
+
+const VARIANTS: [Variant; 4] = [Variant::Baseline, Variant::Native, Variant::Tokio, Variant::TokioCurrentThread];
+
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Baseline => "plain tokio",
+            Variant::Native => "native",
+            Variant::Tokio => "facade on Tokio",
+            Variant::TokioCurrentThread => "facade on TokioCurrentThread",
+        }
+    }
+
+    fn arg(self) -> &'static str {
+        match self {
+            Variant::Baseline => "baseline",
+            Variant::Native => "native",
+            Variant::Tokio => "tokio",
+            Variant::TokioCurrentThread => "tokio-current-thread",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    NotifySelf,
+    SpawnMany(usize),
+    PollReactor,
+    YieldMany,
+    PingPong,
+    ChainedSpawn,
+    TcpEcho(usize),
+    Timers,
+    TimerLateness,
+}
+
+impl Workload {
+    fn name(self) -> String {
+        match self {
+            Workload::NotifySelf => "notify_self".into(),
+            Workload::SpawnMany(25_000) => "spawn_many".into(),
+            Workload::SpawnMany(n) => format!("spawn_many_{}k", n / 1000),
+            Workload::PollReactor => "poll_reactor".into(),
+            Workload::YieldMany => "yield_many".into(),
+            Workload::PingPong => "ping_pong".into(),
+            Workload::ChainedSpawn => "chained_spawn".into(),
+            Workload::TcpEcho(50) => "tcp_echo".into(),
+            Workload::TcpEcho(n) => format!("tcp_echo_{n}_conns"),
+            Workload::Timers => "timers_100k".into(),
+            Workload::TimerLateness => "timer_lateness_1k".into(),
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Workload::NotifySelf => "ns/wake",
+            Workload::SpawnMany(_) => "ns/task",
+            Workload::PollReactor | Workload::TcpEcho(_) => "ns/round trip",
+            Workload::YieldMany => "ns/yield",
+            Workload::PingPong => "ns/round trip",
+            Workload::ChainedSpawn => "ns/hop",
+            Workload::Timers => "ns (wall)",
+            Workload::TimerLateness => "ns late (p50)",
+        }
+    }
+}
+
+/// One sample: nanoseconds per operation (p50 lateness for `TimerLateness`), and extra
+/// figures (p99 lateness).
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    ns: f64,
+    extra: Option<f64>,
+}
+
+async fn run<E: Exec>(exec: E, workload: Workload) -> Sample {
+    let measured = |m: Measured| Sample { ns: m.ns_per_op(), extra: None };
+    match workload {
+        Workload::NotifySelf => measured(runtime_benches::notify_self(exec, 300, 300).await),
+        Workload::SpawnMany(n) => measured(runtime_benches::spawn_many(exec, n).await),
+        Workload::PollReactor => measured(runtime_benches::poll_reactor(exec, 300, 300).await),
+        Workload::YieldMany => measured(runtime_benches::yield_many(exec, 200, 1_000).await),
+        Workload::PingPong => measured(runtime_benches::ping_pong(exec, 1_000).await),
+        Workload::ChainedSpawn => measured(runtime_benches::chained_spawn(exec, 1_000).await),
+        Workload::TcpEcho(connections) => measured(runtime_benches::tcp_echo(exec, connections, 1_000, 64).await),
+        Workload::Timers => measured(runtime_benches::timers(exec, 100_000).await),
+        Workload::TimerLateness => {
+            let (p50, p99) = runtime_benches::timer_lateness(exec, 1_000).await;
+            Sample { ns: p50.as_nanos() as f64, extra: Some(p99.as_nanos() as f64) }
+        }
+    }
+}
+
+type Command = (Workload, mpsc::Sender<Sample>);
+
+/// Starts `variant`'s runtime on a thread of its own, serving workloads until the sender drops.
+fn start(variant: Variant) -> (fmpsc::UnboundedSender<Command>, std::thread::JoinHandle<()>) {
+    let (commands, inbox) = fmpsc::unbounded::<Command>();
+    let thread = std::thread::Builder::new()
+        .name(format!("bench-{}", variant.arg()))
+        .spawn(move || match variant {
+            Variant::Native => runtime::raw::enter(runtime_native::Native, serve(Facade, inbox)),
+            Variant::Tokio => runtime::raw::enter(runtime_tokio::Tokio, serve(Facade, inbox)),
+            Variant::TokioCurrentThread => runtime::raw::enter(runtime_tokio::TokioCurrentThread, serve(Facade, inbox)),
+            Variant::Baseline => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(serve(PlainTokio, inbox)),
+        })
+        .expect("start a benchmark thread");
+    (commands, thread)
+}
+
+async fn serve<E: Exec>(exec: E, mut inbox: fmpsc::UnboundedReceiver<Command>) {
+    while let Some((workload, reply)) = inbox.next().await {
+        let _ = reply.send(run(exec, workload).await);
+    }
+}
+
+/// `memory_usage` runs in a fresh child process per variant: `suite --memory-child VARIANT`.
+const MEMORY_TASKS: usize = 1_000_000;
+
+fn memory_child(variant: &str) -> ! {
+    let bytes = match variant {
+        "native" => runtime::raw::enter(runtime_native::Native, runtime_benches::memory_usage(Facade, MEMORY_TASKS)),
+        "tokio" => runtime::raw::enter(runtime_tokio::Tokio, runtime_benches::memory_usage(Facade, MEMORY_TASKS)),
+        "tokio-current-thread" => {
+            runtime::raw::enter(runtime_tokio::TokioCurrentThread, runtime_benches::memory_usage(Facade, MEMORY_TASKS))
+        }
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(runtime_benches::memory_usage(PlainTokio, MEMORY_TASKS)),
+    };
+    println!("BYTES_PER_TASK {bytes:.1}");
+    // A million pending tasks need not be torn down one by one.
+    std::process::exit(0);
+}
+
+fn memory_usage(variant: Variant) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let output = std::process::Command::new(exe).args(["--memory-child", variant.arg()]).output().ok()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout.lines().find_map(|line| line.strip_prefix("BYTES_PER_TASK ")?.trim().parse().ok())
+}
+
+fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (sorted[sorted.len() / 2], sorted[0], sorted[sorted.len() - 1])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory-child") {
+        memory_child(args.get(i + 1).map_or("baseline", String::as_str));
+    }
+    let full = args.iter().any(|a| a == "--full");
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let samples = if full { 30 } else { 10 };
+    let mut workloads = vec![
+        Workload::NotifySelf,
+        Workload::SpawnMany(25_000),
+        Workload::PollReactor,
+        Workload::YieldMany,
+        Workload::PingPong,
+        Workload::ChainedSpawn,
+        Workload::TcpEcho(50),
+        Workload::Timers,
+        Workload::TimerLateness,
+    ];
+    if full {
+        workloads.extend([
+            Workload::SpawnMany(10_000),
+            Workload::SpawnMany(100_000),
+            Workload::SpawnMany(1_000_000),
+            Workload::TcpEcho(10),
+            Workload::TcpEcho(100),
+            Workload::TcpEcho(1_000),
+        ]);
+    }
+    workloads.retain(|w| filters.is_empty() || filters.iter().any(|f| w.name().contains(f.as_str())));
+    let with_memory = filters.is_empty() || filters.iter().any(|f| "memory_usage".contains(f.as_str()));
+
+    let runners: BTreeMap<Variant, _> = VARIANTS.iter().map(|&v| (v, start(v))).collect();
+    let mut results: BTreeMap<(usize, Variant), Vec<Sample>> = BTreeMap::new();
+    let started = std::time::Instant::now();
+    // Round 0 warms every runtime up and is not recorded.
+    for round in 0..=samples {
+        for (w, &workload) in workloads.iter().enumerate() {
+            for k in 0..VARIANTS.len() {
+                // Rotate the order, so no variant always runs right after another.
+                let variant = VARIANTS[(k + round + w) % VARIANTS.len()];
+                let (reply, answer) = mpsc::channel();
+                runners[&variant].0.unbounded_send((workload, reply)).expect("runner alive");
+                let sample = answer.recv().expect("runner answered");
+                if round > 0 {
+                    results.entry((w, variant)).or_default().push(sample);
+                }
+            }
+        }
+        eprint!("\rround {round}/{samples} ({:.0?})", started.elapsed());
+    }
+    eprintln!();
+    for (_, (commands, thread)) in runners {
+        drop(commands);
+        thread.join().expect("runner thread");
+    }
+    let memory: BTreeMap<Variant, f64> = if with_memory {
+        VARIANTS.iter().filter_map(|&v| Some((v, memory_usage(v)?))).collect()
+    } else {
+        BTreeMap::new()
+    };
+
+    let report = render(&workloads, &results, &memory, samples, full, started.elapsed());
+    println!("{report}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mode = if full { "full" } else { "quick" };
+    let _ = std::fs::create_dir_all(&dir);
+    let write = |name: String, text: String| {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("could not write {}: {e}", path.display());
+        }
+    };
+    write(format!("report-{mode}.md"), report);
+    write(format!("report-{mode}.svg"), chart(&workloads, &results));
+    write(format!("raw-{mode}.csv"), raw_csv(&workloads, &results));
+}
+
+fn profile() -> String {
+    format!(
+        "profile: `bench` (release, opt-level 3, codegen-units 1, LTO off, debug info 1); {} cores; rustc 1.95.0",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
+}
+
+fn render(
+    workloads: &[Workload],
+    results: &BTreeMap<(usize, Variant), Vec<Sample>>,
+    memory: &BTreeMap<Variant, f64>,
+    samples: usize,
+    full: bool,
+    took: Duration,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# runtime benchmarks ({} mode)\n\n{} samples per workload and variant, interleaved in one run ({:.0?}); \
+         median (min–max). Baseline: plain Tokio multi-thread, no facade. {}\n",
+        if full { "full" } else { "quick" },
+        samples,
+        took,
+        profile()
+    );
+    for variant in [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread] {
+        let _ = writeln!(out, "## {} vs plain Tokio\n", variant.label());
+        let _ = writeln!(
+            out,
+            "| name | unit | baseline ns/iter | {} ns/iter | diff ns/iter | diff % | speedup |",
+            variant.arg()
+        );
+        let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|");
+        for (w, workload) in workloads.iter().enumerate() {
+            let (Some(base), Some(this)) = (results.get(&(w, Variant::Baseline)), results.get(&(w, variant))) else {
+                continue;
+            };
+            let b = median_min_max(&base.iter().map(|s| s.ns).collect::<Vec<_>>());
+            let v = median_min_max(&this.iter().map(|s| s.ns).collect::<Vec<_>>());
+            let diff = v.0 - b.0;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} ({:.0}–{:.0}) | {:.0} ({:.0}–{:.0}) | {:+.0} | {:+.1}% | {:.2}x |",
+                workload.name(),
+                workload.unit(),
+                b.0,
+                b.1,
+                b.2,
+                v.0,
+                v.1,
+                v.2,
+                diff,
+                100.0 * diff / b.0,
+                b.0 / v.0
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(w) = workloads.iter().position(|w| *w == Workload::TimerLateness) {
+        let _ = writeln!(out, "## Timer lateness (1,000 delays of 1–50 ms), µs\n");
+        let _ = writeln!(out, "| variant | p50 | p99 |");
+        let _ = writeln!(out, "|---|--:|--:|");
+        for variant in VARIANTS {
+            if let Some(s) = results.get(&(w, variant)) {
+                let p50 = median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>());
+                let p99 = median_min_max(&s.iter().filter_map(|s| s.extra).collect::<Vec<_>>());
+                let _ = writeln!(out, "| {} | {:.1} | {:.1} |", variant.label(), p50.0 / 1e3, p99.0 / 1e3);
+            }
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(w) = workloads.iter().position(|w| *w == Workload::TcpEcho(50)) {
+        let _ = writeln!(out, "## tcp_echo throughput (50 connections × 1,000 round trips of 64 B)\n");
+        let _ = writeln!(out, "| variant | round trips/s |");
+        let _ = writeln!(out, "|---|--:|");
+        for variant in VARIANTS {
+            if let Some(s) = results.get(&(w, variant)) {
+                let ns = median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>()).0;
+                let _ = writeln!(out, "| {} | {:.0} |", variant.label(), 1e9 / ns);
+            }
+        }
+        let _ = writeln!(out);
+    }
+    if !memory.is_empty() {
+        let _ = writeln!(
+            out,
+            "## memory_usage: RSS per pending task ({MEMORY_TASKS} tasks of a 16-byte future, fresh process each)\n"
+        );
+        let _ = writeln!(out, "| variant | bytes/task | vs baseline |");
+        let _ = writeln!(out, "|---|--:|--:|");
+        let base = memory.get(&Variant::Baseline).copied();
+        for (variant, bytes) in memory {
+            let ratio = base.map_or(String::from("-"), |b| format!("{:.2}x", bytes / b));
+            let _ = writeln!(out, "| {} | {:.0} | {ratio} |", variant.label(), bytes);
+        }
+    }
+    out
+}
+
+fn raw_csv(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {
+    let mut out = String::from("workload,unit,variant,sample,value_ns,extra_ns\n");
+    for ((w, variant), samples) in results {
+        for (i, s) in samples.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{:.1},{}",
+                workloads[*w].name(),
+                workloads[*w].unit(),
+                variant.arg(),
+                i,
+                s.ns,
+                s.extra.map_or(String::new(), |e| format!("{e:.1}"))
+            );
+        }
+    }
+    out
+}
+
+/// A bar chart of speedup over plain Tokio per workload (higher is faster; 1.0 is parity).
+fn chart(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {
+    let shown = [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread];
+    let colors = ["#2b8a3e", "#1c7ed6", "#f08c00"];
+    let (bar, gap, left, scale) = (14.0, 12.0, 170.0, 160.0);
+    let row = bar * shown.len() as f64 + gap;
+    let height = 60.0 + row * workloads.len() as f64;
+    let width = left + scale * 3.0 + 120.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <text x=\"10\" y=\"18\" font-size=\"13\">Speedup over plain Tokio (median; higher is faster)</text>\n"
+    );
+    for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
+        let x = left + i as f64 * 150.0;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"37\">{}</text>",
+            x + 14.0,
+            variant.label()
+        );
+    }
+    let parity = left + scale;
+    for (w, workload) in workloads.iter().enumerate() {
+        let y0 = 50.0 + w as f64 * row;
+        let _ = writeln!(svg, "<text x=\"10\" y=\"{}\">{}</text>", y0 + row / 2.0, workload.name());
+        let Some(base) = results.get(&(w, Variant::Baseline)) else { continue };
+        let b = median_min_max(&base.iter().map(|s| s.ns).collect::<Vec<_>>()).0;
+        for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
+            let Some(this) = results.get(&(w, *variant)) else { continue };
+            let v = median_min_max(&this.iter().map(|s| s.ns).collect::<Vec<_>>()).0;
+            let speedup = (b / v).min(3.0);
+            let y = y0 + i as f64 * bar;
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{:.2}x</text>",
+                speedup * scale,
+                bar - 2.0,
+                left + speedup * scale + 4.0,
+                y + bar - 4.0,
+                b / v
+            );
+        }
+    }
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{parity}\" y1=\"45\" x2=\"{parity}\" y2=\"{height}\" stroke=\"#495057\" stroke-dasharray=\"4 3\"/>\n</svg>"
+    );
+    svg
+}

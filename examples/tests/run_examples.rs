@@ -1,0 +1,273 @@
+//! Builds on `cargo test` having built the examples: runs every example binary with small
+//! arguments, drives the servers over 127.0.0.1, and checks what they print and send back.
+//! Every child is killed and reaped when its guard drops, even when an assertion fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long any one example may take before the test fails.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// `target/<profile>/examples/NAME`, next to this test's own binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} is missing: `cargo test` builds the examples before their tests", path.display());
+    path
+}
+
+/// A child process that is killed and reaped when dropped; its stdout arrives line by line.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(name: &str, args: &[&str]) -> Running {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    fn next_line(&self) -> String {
+        self.lines.recv_timeout(LIMIT).expect("the example printed a line in time")
+    }
+
+    /// The address from its first line, "listening on ADDR...".
+    fn bound_addr(&self) -> SocketAddr {
+        let line = self.next_line();
+        let rest = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        rest.split([',', ' ']).next().unwrap().parse().unwrap_or_else(|e| panic!("address in {line:?}: {e}"))
+    }
+
+    /// Waits for it to exit by itself; returns its exit status and the rest of its output.
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "example did not exit within {LIMIT:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let rest = self.lines.iter().collect();
+        (status, rest)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_to_end(name: &str, args: &[&str]) -> (std::process::ExitStatus, Vec<String>) {
+    Running::start(name, args).finish()
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+}
+
+#[test]
+fn hello() {
+    let (status, out) = run_to_end("hello", &[]);
+    assert!(status.success());
+    assert_eq!(out, ["hello from a spawned task"]);
+}
+
+#[test]
+fn return_value() {
+    let (status, out) = run_to_end("return-value", &[]);
+    assert!(status.success());
+    assert_eq!(out, ["task returned [1, 2, 39]", "enter returned 42"]);
+    let (status, _) = run_to_end("return-value", &["fail"]);
+    assert!(!status.success(), "main returning Err exits non-zero");
+}
+
+#[test]
+fn sleep() {
+    let (status, out) = run_to_end("sleep", &[]);
+    assert!(status.success());
+    assert!(out[0].starts_with("delay fired after "), "{out:?}");
+    assert_eq!(out.iter().filter(|l| l.starts_with("interval tick")).count(), 3);
+    assert!(out.contains(&"future timeout: Ok(\"in time\")".to_string()), "{out:?}");
+    assert!(out.contains(&"future timeout: Err(TimedOut)".to_string()), "{out:?}");
+    assert!(out.contains(&"stream item 2".to_string()) && out.contains(&"stream timeout: TimedOut".to_string()));
+}
+
+#[test]
+fn tcp_echo_and_client() {
+    let server = Running::start("tcp-echo", &["127.0.0.1:0", "--max-connections", "2"]);
+    let addr = server.bound_addr();
+    // A raw client first.
+    let mut raw = connect(addr);
+    raw.write_all(b"ping over tcp").unwrap();
+    let mut back = [0u8; 13];
+    raw.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"ping over tcp");
+    drop(raw);
+    // Then the tcp-client example.
+    let (status, out) = run_to_end("tcp-client", &[&addr.to_string(), "--message", "hello echo"]);
+    assert!(status.success());
+    assert_eq!(out, ["hello echo"]);
+    let (status, rest) = server.finish();
+    assert!(status.success(), "the server stops after 2 connections");
+    assert_eq!(rest.iter().filter(|l| l.contains("echoed")).count(), 2, "{rest:?}");
+}
+
+#[test]
+fn tcp_client_reads_stdin_lines() {
+    let server = Running::start("tcp-echo", &["127.0.0.1:0", "--max-connections", "1"]);
+    let addr = server.bound_addr();
+    let mut client = Running::start("tcp-client", &[&addr.to_string()]);
+    client.child.stdin.take().unwrap().write_all(b"one\ntwo\n").unwrap();
+    let (status, out) = client.finish();
+    assert!(status.success());
+    assert_eq!(out, ["one", "two"]);
+    assert!(server.finish().0.success());
+}
+
+#[test]
+fn tcp_proxy_forwards_both_ways() {
+    let upstream = Running::start("tcp-echo", &["127.0.0.1:0", "--max-connections", "1"]);
+    let upstream_addr = upstream.bound_addr();
+    let proxy = Running::start("tcp-proxy", &["127.0.0.1:0", &upstream_addr.to_string(), "--max-connections", "1"]);
+    let proxy_addr = proxy.bound_addr();
+    let mut client = connect(proxy_addr);
+    client.write_all(b"through the proxy").unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = String::new();
+    client.read_to_string(&mut back).unwrap();
+    assert_eq!(back, "through the proxy");
+    let (status, rest) = proxy.finish();
+    assert!(status.success());
+    assert!(rest.iter().any(|l| l.contains("17 bytes up, 17 bytes down")), "{rest:?}");
+    assert!(upstream.finish().0.success());
+}
+
+#[test]
+fn udp_echo_and_client() {
+    let server = Running::start("udp-echo", &["127.0.0.1:0", "--max-datagrams", "2"]);
+    let addr = server.bound_addr();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(LIMIT)).unwrap();
+    socket.send_to(b"datagram", addr).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"datagram"[..], addr));
+    let (status, out) = run_to_end("udp-client", &[&addr.to_string(), "--message", "via udp-client"]);
+    assert!(status.success());
+    assert_eq!(out, ["via udp-client"]);
+    assert!(server.finish().0.success());
+}
+
+#[test]
+fn guessing_game() {
+    let server = Running::start("guessing", &["127.0.0.1:0", "--max-connections", "1", "--seed", "42"]);
+    let addr = server.bound_addr();
+    let stream = connect(addr);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("Guess the number"), "{line:?}");
+    // Binary search: at most 7 guesses for 1..=100.
+    let (mut low, mut high) = (1u64, 100u64);
+    let mut won = false;
+    for _ in 0..7 {
+        let guess = (low + high) / 2;
+        writeln!(writer, "{guess}").unwrap();
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        match line.trim() {
+            "Too small!" => low = guess + 1,
+            "Too big!" => high = guess - 1,
+            reply if reply.starts_with("You win") => {
+                won = true;
+                break;
+            }
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+    assert!(won, "binary search wins within 7 guesses");
+    writeln!(writer, "not a number").ok();
+    drop(writer);
+    drop(reader);
+    let (status, rest) = server.finish();
+    assert!(status.success());
+    assert!(rest.iter().any(|l| l.contains("game over")), "{rest:?}");
+}
+
+#[test]
+fn racing() {
+    let (status, out) = run_to_end("racing", &["--threads", "4", "--tasks", "2000"]);
+    assert!(status.success());
+    assert!(out.contains(&"ran exactly once: 8000, lost: 0, ran more than once: 0".to_string()), "{out:?}");
+}
+
+#[test]
+fn heavy_load() {
+    let (status, out) = run_to_end("heavy-load", &["--tasks", "8"]);
+    assert!(status.success());
+    assert_eq!(out[0].split(' ').next(), Some("8"));
+    assert!(out.iter().any(|l| l.starts_with("runtime-native-worker")), "{out:?}");
+}
+
+#[test]
+fn benchmark_table() {
+    let (status, out) = run_to_end("benchmark", &[]);
+    assert!(status.success());
+    assert!(out[0].contains("native") && out[0].contains("tokio"), "{out:?}");
+    for workload in ["spawn_many", "yield_many", "ping_pong"] {
+        assert!(out.iter().any(|l| l.starts_with(workload) && l.ends_with('x')), "{workload}: {out:?}");
+    }
+}
+
+#[test]
+fn macros() {
+    let (status, out) = run_to_end("macros", &[]);
+    assert!(status.success());
+    assert!(out.contains(&"join!: 1 and joined".to_string()), "{out:?}");
+    let won = out.iter().position(|l| l == "select!: fast won").expect("fast wins");
+    let slow_dropped = out.iter().position(|l| l == "dropped: slow").expect("the loser is dropped");
+    assert!(slow_dropped < won, "the loser is dropped before select! returns: {out:?}");
+    assert!(out.contains(&"try_join!: Ok((1, 2))".to_string()));
+    assert!(out.contains(&"try_join!: Err(\"boom\")".to_string()));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_usage() {
+    let (status, out) = run_to_end("memory-usage", &["--tasks", "20000"]);
+    assert!(status.success());
+    let bytes: f64 = out[0]
+        .strip_prefix("20000 pending tasks: ")
+        .and_then(|rest| rest.strip_suffix(" bytes each"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(bytes > 0.0, "{out:?}");
+}
