@@ -30,9 +30,24 @@ struct State {
     queue: VecDeque<Job>,
     threads: usize,
     idle: usize,
-    busy: usize,
+    /// Threads running a job, by id: detached at shutdown.
+    busy: Vec<usize>,
     shutdown: bool,
     spawned: usize,
+    /// Every thread not yet joined, by id; those that exited are joined on the next spawn.
+    handles: Vec<(usize, std::thread::JoinHandle<()>)>,
+    exited: Vec<usize>,
+}
+
+impl State {
+    /// Joins threads that have exited (they are gone or about to be).
+    fn reap(&mut self) -> Vec<std::thread::JoinHandle<()>> {
+        let exited = std::mem::take(&mut self.exited);
+        let (done, running): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.handles).into_iter().partition(|(id, _)| exited.contains(id));
+        self.handles = running;
+        done.into_iter().map(|(_, handle)| handle).collect()
+    }
 }
 
 impl fmt::Debug for Pool {
@@ -41,6 +56,7 @@ impl fmt::Debug for Pool {
         f.debug_struct("Pool")
             .field("threads", &state.threads)
             .field("idle", &state.idle)
+            .field("busy", &state.busy.len())
             .field("queued", &state.queue.len())
             .finish()
     }
@@ -72,44 +88,54 @@ impl Pool {
         if state.threads < self.inner.max {
             state.threads += 1;
             state.spawned += 1;
-            let name = format!("runtime-native-blocking-{}", state.spawned);
-            drop(state);
+            let id = state.spawned;
+            let name = format!("runtime-native-blocking-{id}");
+            let exited = state.reap();
             let inner = self.inner.clone();
             let instance = instance.clone();
-            let started = std::thread::Builder::new().name(name).spawn(move || run(inner, instance));
-            if started.is_err() {
+            match std::thread::Builder::new().name(name).spawn(move || run(inner, instance, id)) {
+                Ok(handle) => state.handles.push((id, handle)),
                 // The queued job waits for a thread that frees up (or the next spawn).
-                self.inner.state().threads -= 1;
+                Err(_) => state.threads -= 1,
             }
+            drop(state);
+            exited.into_iter().for_each(|handle| drop(handle.join()));
         }
         Ok(())
     }
 
-    /// Drops queued jobs, ends idle threads and waits for them; running jobs are detached.
+    /// Drops queued jobs, ends idle threads and joins them; running jobs are detached.
     pub(crate) fn shutdown(&self) {
         let mut state = self.inner.state();
         state.shutdown = true;
         let queued = std::mem::take(&mut state.queue);
         self.inner.condvar.notify_all();
-        while state.threads > state.busy {
+        while state.threads > state.busy.len() {
             state = self.inner.condvar.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+        let busy = state.busy.clone();
+        let (detached, idle): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut state.handles).into_iter().partition(|(id, _)| busy.contains(id));
         drop(state);
         drop(queued);
+        drop(detached);
+        for (_, handle) in idle {
+            let _ = handle.join();
+        }
     }
 }
 
-fn run(inner: Arc<Inner>, instance: Arc<dyn Instance>) {
+fn run(inner: Arc<Inner>, instance: Arc<dyn Instance>, id: usize) {
     let _current = runtime_raw::set_current(instance);
     let mut state = inner.state();
     loop {
         if let Some(job) = state.queue.pop_front() {
-            state.busy += 1;
+            state.busy.push(id);
             drop(state);
             // A panicking job is its own business (its result channel reports it).
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             state = inner.state();
-            state.busy -= 1;
+            state.busy.retain(|b| *b != id);
             continue;
         }
         if state.shutdown {
@@ -124,6 +150,7 @@ fn run(inner: Arc<Inner>, instance: Arc<dyn Instance>) {
         }
     }
     state.threads -= 1;
+    state.exited.push(id);
     drop(state);
     // A shutdown may be waiting for idle threads to be gone.
     inner.condvar.notify_all();

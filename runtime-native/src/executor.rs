@@ -214,7 +214,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
                         shared.notify_one();
                     }
                 }
-                task.run();
+                crate::coop::budgeted(|| task.run());
             }
             None => {
                 if searching {

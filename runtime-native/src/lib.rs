@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+mod coop;
 mod executor;
 mod instance;
 mod net;

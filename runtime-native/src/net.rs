@@ -20,6 +20,7 @@ fn poll_io<T>(
     direction: Direction,
     mut op: impl FnMut() -> io::Result<T>,
 ) -> Poll<io::Result<T>> {
+    ready!(crate::coop::poll_proceed(cx));
     loop {
         let event = ready!(registration.io().poll_ready(cx, direction))?;
         match op() {
@@ -49,6 +50,7 @@ impl<T, F: FnMut() -> io::Result<T> + Unpin> Future for Keyed<'_, F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let this = &mut *self;
+        ready!(crate::coop::poll_proceed(cx));
         loop {
             let event = match ready!(this.io.poll_ready_keyed(cx, this.direction, &mut this.key)) {
                 Ok(event) => event,

@@ -111,6 +111,7 @@ impl runtime_raw::time::Timer for Timer {
         let this = self.get_mut();
         let now = this.timers.now();
         if now >= this.deadline {
+            std::task::ready!(crate::coop::poll_proceed(cx));
             this.remove();
             return Poll::Ready(now);
         }
