@@ -83,7 +83,7 @@ impl Shared {
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues.iter().map(Worker::stealer).collect(),
-            parkers: (0..workers).map(|_| Parker::default()).collect(),
+            parkers: (0..workers).map(|_| Parker::new()).collect(),
             idle: Mutex::new(Vec::with_capacity(workers)),
             num_idle: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
@@ -125,7 +125,7 @@ impl Shared {
             index
         };
         if let Some(index) = index {
-            self.parkers[index].unpark(self.reactor.waker());
+            self.parkers[index].unpark(|| self.reactor.wake());
         }
     }
 
@@ -140,7 +140,7 @@ impl Shared {
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         for parker in self.parkers.iter() {
-            parker.unpark(self.reactor.waker());
+            parker.unpark(|| self.reactor.wake());
         }
     }
 

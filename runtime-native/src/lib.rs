@@ -33,7 +33,11 @@ mod instance;
 mod net;
 mod park;
 mod reactor;
+mod sync;
 mod timer;
+
+#[cfg(all(test, runtime_loom))]
+mod loom_models;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -5,18 +5,18 @@
 //! whatever the previous state names; a park that finds `NOTIFIED` returns at once. So an unpark
 //! that comes before the park, during it, or while the worker is between the two, is seen.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::reactor::Driver;
+use crate::sync::{AtomicUsize, Condvar, Mutex};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Parker {
     state: AtomicUsize,
     lock: Mutex<()>,
@@ -24,6 +24,10 @@ pub(crate) struct Parker {
 }
 
 impl Parker {
+    pub(crate) fn new() -> Parker {
+        Parker { state: AtomicUsize::new(EMPTY), lock: Mutex::new(()), condvar: Condvar::new() }
+    }
+
     /// Sleeps on the condition variable until unparked.
     pub(crate) fn park(&self) {
         if self.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
@@ -68,8 +72,9 @@ impl Parker {
         self.state.swap(EMPTY, Ordering::SeqCst);
     }
 
-    /// Wakes the worker wherever it sleeps, or makes its next park return at once.
-    pub(crate) fn unpark(&self, driver_waker: &mio::Waker) {
+    /// Wakes the worker wherever it sleeps, or makes its next park return at once;
+    /// `wake_driver` interrupts the reactor's poll.
+    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
         match self.state.swap(NOTIFIED, Ordering::SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
@@ -77,10 +82,7 @@ impl Parker {
                 drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
                 self.condvar.notify_one();
             }
-            PARKED_DRIVER => {
-                // An error here means the poll is gone: the instance is stopping anyway.
-                let _ = driver_waker.wake();
-            }
+            PARKED_DRIVER => wake_driver(),
             other => unreachable!("unknown parker state {other}"),
         }
     }

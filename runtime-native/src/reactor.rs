@@ -227,11 +227,8 @@ impl Reactor {
 
     /// Wakes the worker sleeping in the poll, if any.
     pub(crate) fn wake(&self) {
+        // An error means the poll is gone: the instance is stopping anyway.
         let _ = self.waker.wake();
-    }
-
-    pub(crate) fn waker(&self) -> &mio::Waker {
-        &self.waker
     }
 
     /// Registers `source` for `interest`, edge-triggered.

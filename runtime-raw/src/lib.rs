@@ -52,6 +52,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 pub mod net;
+mod sync;
 pub mod task;
 pub mod time;
 

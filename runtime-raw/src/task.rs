@@ -38,7 +38,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::AtomicUsize;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 const SCHEDULED: usize = 1 << 0;
@@ -485,7 +487,7 @@ impl Task {
                 Ok(state) => break state,
                 Err(state) if state & COMPLETE != 0 => return Poll::Ready(()),
                 // A cancel holds the stage for a few instructions (it clones our waker).
-                Err(_) => std::hint::spin_loop(),
+                Err(_) => crate::sync::spin(),
             }
         };
         if claimed & CANCELLED != 0 {
@@ -763,6 +765,19 @@ where
     }
 }
 
+/// Builds a task block for `future` driven by `driver`, outside any instance: for backends that
+/// make tasks of their own (and for the loom models). [`Instance::spawn`](crate::Instance::spawn)
+/// goes through [`NewTask`] instead.
+pub fn build<F>(future: F, driver: Driver) -> (Task, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut spawning = Spawning { future: Some(future), join: None };
+    let task = spawning.build(driver);
+    (task, spawning.join.expect("`build` stores the join handle"))
+}
+
 /// Spawns `future` on `instance`, returning its typed join handle.
 ///
 /// # Errors
@@ -781,9 +796,8 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// A handle for a task that a stopped instance refused: awaiting it reports
     /// [`Outcome::Shutdown`], as for a task dropped by that instance's shutdown.
     pub fn shut_down() -> JoinHandle<T> {
-        let mut spawning = Spawning { future: Some(std::future::pending::<T>()), join: None };
-        let task = spawning.build(Driver::inline());
+        let (task, join) = build(std::future::pending::<T>(), Driver::inline());
         task.shutdown();
-        spawning.join.expect("`build` stores the join handle")
+        join
     }
 }
