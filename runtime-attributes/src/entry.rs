@@ -122,13 +122,6 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
                 errors.push(syn::Error::new_spanned(&test[0], "test attributes do not apply to `main`"));
             }
         }
-        if let Some(span) = args.start_paused.filter(|_| kind == Kind::Test) {
-            errors.push(syn::Error::new(
-                span,
-                "`start_paused` needs the virtual clock (`runtime::time::pause`), which this version of runtime \
-                 does not have yet",
-            ));
-        }
         if args.timeout.is_some() {
             let bare = test.iter().find(|a| a.path().is_ident("should_panic") && matches!(a.meta, syn::Meta::Path(_)));
             if let Some(bare) = bare {
@@ -186,8 +179,13 @@ fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenSt
     let name = &sig.ident;
     let output = &sig.output;
     let ty = output_type(&function);
+    let enter = if args.start_paused.is_some() {
+        quote! { enter_paused }
+    } else {
+        quote! { enter }
+    };
     let run = quote_spanned! {span=>
-        ::runtime::__private::enter::<#ty, _, _>(#backend, async #block)
+        ::runtime::__private::#enter::<#ty, _, _>(#backend, async #block)
     };
     let TestAttrs { test, other } = attrs;
     match kind {
@@ -256,7 +254,11 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
                 #expr
             }
         });
-        let run = quote! { ::runtime::raw::enter(super::#backend_fn(), super::#body_fn()) };
+        let run = if args.start_paused.is_some() {
+            quote! { ::runtime::__private::enter_paused(super::#backend_fn(), super::#body_fn()) }
+        } else {
+            quote! { ::runtime::raw::enter(super::#backend_fn(), super::#body_fn()) }
+        };
         let plain = if should_panic {
             quote! {}
         } else {

@@ -104,6 +104,12 @@ impl Pool {
         Ok(())
     }
 
+    /// Whether a job runs or waits: the virtual clock does not jump meanwhile.
+    pub(crate) fn is_busy(&self) -> bool {
+        let state = self.inner.state();
+        !state.busy.is_empty() || !state.queue.is_empty()
+    }
+
     /// Drops queued jobs, ends idle threads and joins them; running jobs are detached.
     pub(crate) fn shutdown(&self) {
         let mut state = self.inner.state();

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use runtime_raw::task::{Reschedule, Schedule, Task};
 
+use crate::blocking::Pool;
 use crate::park::Parker;
 use crate::reactor::{Driver, Reactor};
 use crate::timer::Timers;
@@ -49,6 +50,9 @@ pub(crate) struct Shared {
     pub(crate) driver: Mutex<Driver>,
     pub(crate) reactor: Arc<Reactor>,
     pub(crate) timers: Arc<Timers>,
+    pub(crate) blocking: Pool,
+    /// The thread running the entry future is asleep (tracked only while the clock is paused).
+    entry_parked: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -78,6 +82,7 @@ impl Shared {
         driver: Driver,
         reactor: Arc<Reactor>,
         timers: Arc<Timers>,
+        blocking: Pool,
     ) -> (Arc<Shared>, Vec<Worker<Task>>) {
         let queues: Vec<Worker<Task>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
@@ -92,6 +97,8 @@ impl Shared {
             driver: Mutex::new(driver),
             reactor,
             timers,
+            blocking,
+            entry_parked: AtomicBool::new(false),
         });
         (shared, queues)
     }
@@ -153,6 +160,24 @@ impl Shared {
         while !self.injector.is_empty() {
             drop(self.injector.steal());
         }
+    }
+
+    /// The entry thread is going to sleep (`true`) or woke up. While the clock is paused this
+    /// may leave every thread idle: the worker in the reactor is woken to jump the clock.
+    pub(crate) fn set_entry_parked(&self, parked: bool) {
+        self.entry_parked.store(parked, Ordering::SeqCst);
+        if parked {
+            self.reactor.wake();
+        }
+    }
+
+    /// With the clock paused: nothing runs, nothing is queued, no blocking job is busy, and
+    /// the entry thread sleeps. The caller is the last worker awake.
+    fn all_idle(&self) -> bool {
+        self.num_idle.load(Ordering::SeqCst) == self.parkers.len()
+            && self.entry_parked.load(Ordering::SeqCst)
+            && !self.blocking.is_busy()
+            && !has_work(self)
     }
 
     /// Polls the reactor without blocking, if no other thread holds it.
@@ -295,9 +320,14 @@ fn park(shared: &Shared, index: usize) -> bool {
     }
     std::sync::atomic::fence(Ordering::SeqCst);
     if !has_work(shared) && !shared.is_stopped() {
+        let paused = shared.timers.clock.is_paused();
         match shared.driver.try_lock() {
             Ok(mut driver) => {
-                shared.parkers[index].park_in_driver(&mut driver, None);
+                // The virtual clock jumps to the next timer only when every task is idle.
+                let jumped = paused && shared.all_idle() && shared.timers.jump_to_next();
+                if !jumped {
+                    shared.parkers[index].park_in_driver(&mut driver, None);
+                }
                 drop(driver);
                 // Events may have woken tasks into our queue: if more than we can run at once,
                 // let an idle worker take over the reactor and share the work.
@@ -305,7 +335,13 @@ fn park(shared: &Shared, index: usize) -> bool {
                     shared.notify_one();
                 }
             }
-            Err(_) => shared.parkers[index].park(),
+            Err(_) => {
+                if paused {
+                    // This may be the last thread going idle: let the reactor's holder check.
+                    shared.reactor.wake();
+                }
+                shared.parkers[index].park();
+            }
         }
     }
     // Still in the idle list: we woke by ourselves (work found, or an event). Otherwise a

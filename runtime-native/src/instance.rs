@@ -24,7 +24,6 @@ use crate::timer::{Timer, Timers};
 #[derive(Debug)]
 pub(crate) struct NativeInstance {
     pub(crate) shared: Arc<Shared>,
-    blocking: Pool,
     /// The instance itself as the facade sees it, for the threads it starts.
     this: OnceLock<std::sync::Weak<NativeInstance>>,
 }
@@ -41,12 +40,9 @@ pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> +
     let (driver, reactor) =
         Driver::new(timers.clone()).unwrap_or_else(|e| panic!("could not start the native runtime's reactor: {e}"));
     timers.set_reactor(reactor.clone());
-    let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers);
-    let instance = Arc::new(NativeInstance {
-        shared: shared.clone(),
-        blocking: Pool::new(settings.max_blocking, settings.keep_alive),
-        this: OnceLock::new(),
-    });
+    let blocking = Pool::new(settings.max_blocking, settings.keep_alive);
+    let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers, blocking);
+    let instance = Arc::new(NativeInstance { shared: shared.clone(), this: OnceLock::new() });
     let _ = instance.this.set(Arc::downgrade(&instance));
     let as_dyn: Arc<dyn Instance> = instance.clone();
 
@@ -66,7 +62,7 @@ pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> +
     }
 
     let current = runtime_raw::set_current(as_dyn);
-    block_on(entry);
+    block_on(entry, &shared);
     drop(stopper);
     drop(current);
 }
@@ -88,7 +84,7 @@ impl Drop for Stopper {
         shared.shut_down_tasks();
         shared.reactor.shutdown();
         shared.timers.clear();
-        self.instance.blocking.shutdown();
+        shared.blocking.shutdown();
     }
 }
 
@@ -111,7 +107,7 @@ impl Wake for EntryWaker {
 }
 
 /// Polls `future` on this thread, sleeping between wake-ups.
-fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>, shared: &Shared) {
     let waker = Arc::new(EntryWaker { thread: std::thread::current(), notified: AtomicBool::new(false) });
     let as_waker = Waker::from(waker.clone());
     let mut cx = Context::from_waker(&as_waker);
@@ -120,7 +116,19 @@ fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>) {
             return;
         }
         while !waker.notified.swap(false, Ordering::AcqRel) {
+            // With the clock paused, an idle entry thread may let it jump to the next timer.
+            let paused = shared.timers.clock.is_paused();
+            if paused {
+                shared.set_entry_parked(true);
+                if waker.notified.swap(false, Ordering::AcqRel) {
+                    shared.set_entry_parked(false);
+                    break;
+                }
+            }
             std::thread::park();
+            if paused {
+                shared.set_entry_parked(false);
+            }
         }
     }
 }
@@ -167,7 +175,7 @@ impl Instance for NativeInstance {
             let _ = tx.send(resolved);
         });
         let queued = match self.arc() {
-            Some(instance) => self.blocking.spawn(&instance, job).is_ok(),
+            Some(instance) => self.shared.blocking.spawn(&instance, job).is_ok(),
             None => false,
         };
         Box::pin(async move {
@@ -184,5 +192,30 @@ impl Instance for NativeInstance {
 
     fn now(&self) -> Instant {
         self.shared.timers.now()
+    }
+
+    fn pause(&self) {
+        self.shared.timers.clock.pause();
+    }
+
+    fn resume(&self) {
+        self.shared.timers.clock.resume();
+        // Timers sleep in real time again: let the reactor re-arm.
+        self.shared.reactor.wake();
+    }
+
+    fn advance(&self, dur: std::time::Duration) -> BoxFuture<'static, ()> {
+        self.shared.timers.clock.advance(dur);
+        self.shared.timers.fire_expired();
+        // Let the tasks the timers woke run before the caller goes on.
+        let mut yielded = false;
+        Box::pin(std::future::poll_fn(move |cx| {
+            if yielded {
+                return std::task::Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }))
     }
 }

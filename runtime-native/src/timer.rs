@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -19,8 +19,85 @@ use crate::reactor::Reactor;
 
 type Key = (Instant, u64);
 
+pub(crate) const ALREADY_PAUSED: &str = "`runtime::time::pause()`: the clock is already paused";
+pub(crate) const NOT_PAUSED: &str =
+    "the clock is not paused: call `runtime::time::pause()` first (or use `#[runtime::test(start_paused)]`)";
+
+/// The instance's clock: real time, or frozen and moved by hand (the virtual clock).
+///
+/// After `resume` it runs on in real time from the instant it reached: it never jumps back.
+pub(crate) struct Clock {
+    /// Set once the clock was first paused: until then `now` is `Instant::now()`, lock-free.
+    virtualized: AtomicBool,
+    state: Mutex<ClockState>,
+}
+
+struct ClockState {
+    /// The frozen instant while paused.
+    paused: Option<Instant>,
+    /// `now = anchor_virtual + (Instant::now() - anchor_real)` while running.
+    anchor_virtual: Instant,
+    anchor_real: Instant,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let start = Instant::now();
+        Clock {
+            virtualized: AtomicBool::new(false),
+            state: Mutex::new(ClockState { paused: None, anchor_virtual: start, anchor_real: start }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        if !self.virtualized.load(Ordering::Acquire) {
+            return Instant::now();
+        }
+        let state = self.state();
+        state.paused.unwrap_or_else(|| state.anchor_virtual + state.anchor_real.elapsed())
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.virtualized.load(Ordering::Acquire) && self.state().paused.is_some()
+    }
+
+    pub(crate) fn pause(&self) {
+        let now = self.now();
+        let mut state = self.state();
+        assert!(state.paused.is_none(), "{ALREADY_PAUSED}");
+        state.paused = Some(now);
+        self.virtualized.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn resume(&self) {
+        let mut state = self.state();
+        let reached = state.paused.take().unwrap_or_else(|| panic!("`runtime::time::resume()`: {NOT_PAUSED}"));
+        state.anchor_virtual = reached;
+        state.anchor_real = Instant::now();
+    }
+
+    /// Moves the paused clock forward by `dur`.
+    pub(crate) fn advance(&self, dur: Duration) {
+        let mut state = self.state();
+        let paused = state.paused.as_mut().unwrap_or_else(|| panic!("`runtime::time::advance()`: {NOT_PAUSED}"));
+        *paused = paused.checked_add(dur).unwrap_or(*paused);
+    }
+
+    /// Moves the paused clock forward to `to`, if that is later.
+    fn advance_to(&self, to: Instant) {
+        if let Some(paused) = self.state().paused.as_mut() {
+            *paused = (*paused).max(to);
+        }
+    }
+}
+
 /// The timers of one instance.
 pub(crate) struct Timers {
+    pub(crate) clock: Clock,
     entries: Mutex<BTreeMap<Key, Waker>>,
     next_seq: AtomicU64,
     /// Set once the driver exists, to wake it for a new earliest deadline.
@@ -35,7 +112,12 @@ impl fmt::Debug for Timers {
 
 impl Timers {
     pub(crate) fn new() -> Timers {
-        Timers { entries: Mutex::new(BTreeMap::new()), next_seq: AtomicU64::new(0), reactor: Default::default() }
+        Timers {
+            clock: Clock::new(),
+            entries: Mutex::new(BTreeMap::new()),
+            next_seq: AtomicU64::new(0),
+            reactor: Default::default(),
+        }
     }
 
     pub(crate) fn set_reactor(&self, reactor: Arc<Reactor>) {
@@ -47,13 +129,28 @@ impl Timers {
     }
 
     pub(crate) fn now(&self) -> Instant {
-        Instant::now()
+        self.clock.now()
     }
 
-    /// Time until the earliest deadline; zero if it has passed, `None` without timers.
+    /// Real time until the earliest deadline; zero if it has passed, `None` without timers
+    /// or while the clock is paused (then only `advance` moves it).
     pub(crate) fn until_next(&self) -> Option<Duration> {
+        if self.clock.is_paused() {
+            return None;
+        }
         let first = self.entries().first_key_value().map(|(key, _)| key.0)?;
         Some(first.saturating_duration_since(self.now()))
+    }
+
+    /// With the clock paused and nothing else to do: jumps it to the earliest deadline and
+    /// fires what is due. `false` when there is no timer.
+    pub(crate) fn jump_to_next(&self) -> bool {
+        let Some(first) = self.entries().first_key_value().map(|(key, _)| key.0) else {
+            return false;
+        };
+        self.clock.advance_to(first);
+        self.fire_expired();
+        true
     }
 
     /// Wakes every timer whose deadline has passed, removing its entry.

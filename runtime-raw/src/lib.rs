@@ -131,7 +131,36 @@ pub trait Instance: Send + Sync + 'static {
 
     /// The instance's clock.
     fn now(&self) -> Instant;
+
+    /// Freezes the instance's clock (see `runtime::time::pause`).
+    ///
+    /// # Panics
+    /// When the clock is already paused, or the backend has no virtual clock.
+    fn pause(&self) {
+        panic!("{NO_VIRTUAL_CLOCK}");
+    }
+
+    /// Lets the clock run on in real time from the instant it reached.
+    ///
+    /// # Panics
+    /// When the clock is not paused, or the backend has no virtual clock.
+    fn resume(&self) {
+        panic!("{NO_VIRTUAL_CLOCK}");
+    }
+
+    /// Moves the paused clock forward by `dur`, firing the timers it passes.
+    ///
+    /// # Panics
+    /// When the clock is not paused, or the backend has no virtual clock.
+    fn advance(&self, dur: std::time::Duration) -> BoxFuture<'static, ()> {
+        let _ = dur;
+        panic!("{NO_VIRTUAL_CLOCK}");
+    }
 }
+
+/// Message of the panic when a backend without a virtual clock is asked to pause it.
+pub const NO_VIRTUAL_CLOCK: &str = "this backend has no virtual clock: `runtime::time::pause`, `resume` and `advance` \
+     work on `runtime::native::Native` and `runtime_tokio::TokioCurrentThread`";
 
 impl fmt::Debug for dyn Instance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

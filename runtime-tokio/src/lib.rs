@@ -167,7 +167,12 @@ impl Runtime for Configured {
         if let Some(d) = self.settings.blocking_keep_alive {
             builder.thread_keep_alive(d);
         }
-        let instance = Arc::new(TokioInstance { handle: OnceLock::new(), stopped: AtomicBool::new(false) });
+        let instance = Arc::new(TokioInstance {
+            handle: OnceLock::new(),
+            stopped: AtomicBool::new(false),
+            flavor: self.flavor,
+            paused: AtomicBool::new(false),
+        });
         let on_start = instance.clone();
         builder
             .on_thread_start(move || {
@@ -195,6 +200,26 @@ impl Runtime for Configured {
 struct TokioInstance {
     handle: OnceLock<tokio::runtime::Handle>,
     stopped: AtomicBool,
+    flavor: Flavor,
+    paused: AtomicBool,
+}
+
+const MULTI_THREAD_PAUSE: &str = "the clock of `runtime_tokio::Tokio` (Tokio's multi-thread runtime) cannot be paused; \
+     run the test on `runtime_tokio::TokioCurrentThread` (or `runtime::native::Native`) to use the virtual clock";
+#[cfg(not(feature = "test-util"))]
+const NEEDS_TEST_UTIL: &str = "pausing the clock of `runtime_tokio::TokioCurrentThread` needs Tokio's paused time: enable \
+     the `test-util` feature of `runtime` (it slows every `Instant::now` in Tokio, so it is off by default)";
+const ALREADY_PAUSED: &str = "`runtime::time::pause()`: the clock is already paused";
+const NOT_PAUSED: &str =
+    "the clock is not paused: call `runtime::time::pause()` first (or use `#[runtime::test(start_paused)]`)";
+
+impl TokioInstance {
+    /// Checks that this runtime can pause its clock, with the message that says why not.
+    fn check_virtual_clock(&self) {
+        assert!(self.flavor == Flavor::CurrentThread, "{MULTI_THREAD_PAUSE}");
+        #[cfg(not(feature = "test-util"))]
+        panic!("{NEEDS_TEST_UTIL}");
+    }
 }
 
 impl TokioInstance {
@@ -290,6 +315,40 @@ impl Instance for TokioInstance {
     fn now(&self) -> Instant {
         let _entered = self.handle().enter();
         tokio::time::Instant::now().into_std()
+    }
+
+    fn pause(&self) {
+        self.check_virtual_clock();
+        assert!(!self.paused.swap(true, Ordering::AcqRel), "{ALREADY_PAUSED}");
+        #[cfg(feature = "test-util")]
+        {
+            let _entered = self.handle().enter();
+            tokio::time::pause();
+        }
+    }
+
+    fn resume(&self) {
+        self.check_virtual_clock();
+        assert!(self.paused.swap(false, Ordering::AcqRel), "`runtime::time::resume()`: {NOT_PAUSED}");
+        #[cfg(feature = "test-util")]
+        {
+            let _entered = self.handle().enter();
+            tokio::time::resume();
+        }
+    }
+
+    fn advance(&self, dur: Duration) -> BoxFuture<'static, ()> {
+        self.check_virtual_clock();
+        assert!(self.paused.load(Ordering::Acquire), "`runtime::time::advance()`: {NOT_PAUSED}");
+        #[cfg(feature = "test-util")]
+        {
+            Box::pin(InContext { handle: self.handle().clone(), future: tokio::time::advance(dur) })
+        }
+        #[cfg(not(feature = "test-util"))]
+        {
+            let _ = dur;
+            unreachable!("check_virtual_clock panics without test-util")
+        }
     }
 }
 

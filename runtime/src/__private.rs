@@ -12,6 +12,14 @@ pub fn enter<T, R: Runtime, F: Future<Output = T>>(rt: R, future: F) -> T {
     crate::raw::enter(rt, future)
 }
 
+/// `enter` with the clock paused before the body's first poll (`start_paused`).
+pub fn enter_paused<T, R: Runtime, F: Future<Output = T>>(rt: R, future: F) -> T {
+    crate::raw::enter(rt, async move {
+        crate::time::pause();
+        future.await
+    })
+}
+
 /// Turns a test body's result into an exit code on the thread that produced it (an error
 /// is printed there, as the test harness would), so it can cross threads.
 pub fn report<T: Termination>(result: T) -> ExitCode {

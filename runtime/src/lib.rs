@@ -38,6 +38,59 @@
 //!
 //! Spawning costs one allocation on backends that schedule tasks themselves and two on Tokio
 //! (its task and ours); see [`raw`] for the layout.
+//!
+//! # Testing
+//!
+//! **One test, every backend.** A list of backends gives one `#[test]` per backend, in a module
+//! named after the function, so `cargo test echo` runs them all and a failure names its backend:
+//!
+//! ```
+//! # fn main() {}
+//! #[runtime::test(runtime::native::Native, runtime_tokio::Tokio, runtime_tokio::TokioCurrentThread)]
+//! async fn echo() -> std::io::Result<()> {
+//!     // echo::native, echo::tokio, echo::tokio_current_thread
+//!     let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+//!     socket.send_to(b"ping", socket.local_addr()?).await?;
+//!     Ok(())
+//! }
+//!
+//! // A backend that is not a path is named: `configured::two_workers`.
+//! #[runtime::test(two_workers = runtime::native::Native::builder().worker_threads(2).build())]
+//! async fn configured() {}
+//! ```
+//!
+//! **Timeouts.** `timeout = "250ms" | "5s" | "2m"` runs a wall-clock watchdog outside the
+//! runtime: a body that hangs, or blocks its thread, fails with `test timed out after 5s`:
+//!
+//! ```
+//! # fn main() {}
+//! #[runtime::test(runtime::native::Native, runtime_tokio::Tokio, timeout = "5s")]
+//! async fn answers_in_time() {
+//!     runtime::time::Delay::new(std::time::Duration::from_millis(1)).await;
+//! }
+//! ```
+//!
+//! **A virtual clock.** On `Native` and `TokioCurrentThread` (the latter with the feature
+//! `test-util`), [`time::pause`] freezes the instance's clock; it then moves by
+//! [`time::advance`], or jumps to the next timer when every task is idle, so an hour-long delay
+//! takes no time. `#[runtime::test(start_paused)]` starts a test that way:
+//!
+//! ```
+//! use std::time::Duration;
+//! use runtime::time::Delay;
+//!
+//! # fn main() {}
+//! #[runtime::test(runtime::native::Native, start_paused, timeout = "30s")]
+//! async fn an_hour_in_no_time() {
+//!     let start = runtime::time::now();
+//!     Delay::new(Duration::from_secs(3600)).await;
+//!     assert_eq!(runtime::time::now() - start, Duration::from_secs(3600));
+//!
+//!     let later = runtime::spawn(Delay::new(Duration::from_secs(60)));
+//!     runtime::time::advance(Duration::from_secs(60)).await;
+//!     later.await;
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

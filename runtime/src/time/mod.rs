@@ -47,6 +47,76 @@ pub fn now() -> Instant {
     crate::raw::with_current(|current| current.map(|instance| instance.now())).unwrap_or_else(Instant::now)
 }
 
+/// Freezes the running instance's clock: from now on it moves only by [`advance`], or, when
+/// every task is idle (and no `spawn_blocking` job runs), by jumping to the next timer.
+/// Pending I/O does not hold it back. The clock belongs to the instance, so parallel tests do not
+/// share it. Works on `Native` and `TokioCurrentThread` (with the feature `test-util`).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::Delay;
+///
+/// #[runtime::main]
+/// async fn main() {
+///     runtime::time::pause();
+///     let start = runtime::time::now();
+///     // An hour passes at once: every task is idle, so the clock jumps to the timer.
+///     Delay::new(Duration::from_secs(3600)).await;
+///     assert_eq!(runtime::time::now() - start, Duration::from_secs(3600));
+/// }
+/// ```
+///
+/// # Panics
+/// With no runtime running, when already paused, on `Tokio` (multi-thread; the message names
+/// `TokioCurrentThread`), and on `TokioCurrentThread` without the feature `test-util`.
+pub fn pause() {
+    crate::with_instance("runtime::time::pause", |instance| instance.pause());
+}
+
+/// Lets the paused clock run on in real time from the instant it reached (it never jumps
+/// back).
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() {
+/// runtime::time::pause();
+/// runtime::time::advance(std::time::Duration::from_secs(5)).await;
+/// let reached = runtime::time::now();
+/// runtime::time::resume();
+/// assert!(runtime::time::now() >= reached);
+/// # }
+/// ```
+///
+/// # Panics
+/// With no runtime running, or when the clock is not paused.
+pub fn resume() {
+    crate::with_instance("runtime::time::resume", |instance| instance.resume());
+}
+
+/// Moves the paused clock forward by `dur`, firing the timers it passes, and lets the tasks they
+/// woke run before it resolves.
+///
+/// # Examples
+/// ```
+/// # use std::time::Duration;
+/// # #[runtime::main]
+/// # async fn main() {
+/// runtime::time::pause();
+/// let delay = runtime::spawn(runtime::time::Delay::new(Duration::from_secs(60)));
+/// runtime::time::advance(Duration::from_secs(60)).await;
+/// delay.await;
+/// # }
+/// ```
+///
+/// # Panics
+/// When polled with no runtime running, or with the clock not paused.
+pub async fn advance(dur: std::time::Duration) {
+    let advanced = crate::with_instance("runtime::time::advance", |instance| instance.advance(dur));
+    advanced.await;
+}
+
 /// The error inside every timeout's `io::Error` (whose kind is `TimedOut`).
 ///
 /// # Examples

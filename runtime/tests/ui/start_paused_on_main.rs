@@ -1,0 +1,2 @@
+#[runtime::main(runtime_tokio::TokioCurrentThread, start_paused)]
+async fn main() {}
