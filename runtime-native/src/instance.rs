@@ -133,6 +133,24 @@ fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>, shared: &Share
     }
 }
 
+/// A `spawn_blocking` job in the pool's queue. Dropped unrun (the pool shut down), it shuts its
+/// task down, so that its join handle reports it instead of waiting forever.
+struct BlockingJob(runtime_raw::task::Task);
+
+impl BlockingJob {
+    fn run(self) {
+        let _blocking = runtime_raw::enter_blocking();
+        // The job completes in this one poll; the waker is never used.
+        let _ = self.0.poll_inline(&mut Context::from_waker(Waker::noop()));
+    }
+}
+
+impl Drop for BlockingJob {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
 const RESOLVER_GONE: &str = "the runtime instance stopped before the host name was resolved";
 
 impl Instance for NativeInstance {
@@ -149,6 +167,18 @@ impl Instance for NativeInstance {
         }
         runtime_raw::task::Schedule::schedule(&**shared, task, runtime_raw::task::Reschedule::Woken);
         Ok(())
+    }
+
+    fn spawn_blocking(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
+        let Some(instance) = self.arc().filter(|_| !self.shared.is_stopped()) else {
+            return Err(SpawnError::shutdown());
+        };
+        let job = BlockingJob(task.build(TaskDriver::blocking()));
+        self.shared.blocking.spawn(&instance, Box::new(move || job.run())).map_err(|_| SpawnError::shutdown())
+    }
+
+    fn is_running(&self) -> bool {
+        !self.shared.is_stopped()
     }
 
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {

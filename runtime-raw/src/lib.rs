@@ -102,6 +102,18 @@ pub trait Instance: Send + Sync + 'static {
     /// [`SpawnError::shutdown`] once the instance has stopped; the future is then dropped.
     fn spawn(&self, task: task::NewTask<'_>) -> Result<(), SpawnError>;
 
+    /// Runs a blocking job (built with [`task::Driver::blocking`]) on the instance's blocking
+    /// pool: one [`task::Task::poll_inline`] on a pool thread, inside [`enter_blocking`]. At
+    /// shutdown, jobs not yet started are dropped unrun (their blocks shut down) and running ones
+    /// are detached.
+    ///
+    /// # Errors
+    /// [`SpawnError::shutdown`] once the instance has stopped.
+    fn spawn_blocking(&self, task: task::NewTask<'_>) -> Result<(), SpawnError>;
+
+    /// Whether the instance still runs (it has not begun to shut down).
+    fn is_running(&self) -> bool;
+
     /// Opens a TCP connection to one address.
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn net::TcpStream>>>;
 
@@ -170,6 +182,40 @@ impl fmt::Debug for dyn Instance {
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn Instance>>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    static IN_BLOCKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running a blocking job until the guard drops: synchronous entry
+/// (`runtime::task::block_on`) is allowed there although an instance is current.
+pub fn enter_blocking() -> BlockingGuard {
+    let previous = IN_BLOCKING.replace(true);
+    BlockingGuard { previous, _not_send: std::marker::PhantomData }
+}
+
+/// Whether this thread runs a blocking job (see [`enter_blocking`]).
+pub fn in_blocking() -> bool {
+    IN_BLOCKING.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+/// Ends what [`enter_blocking`] began.
+pub struct BlockingGuard {
+    previous: bool,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl fmt::Debug for BlockingGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlockingGuard")
+    }
+}
+
+impl Drop for BlockingGuard {
+    fn drop(&mut self) {
+        let _ = IN_BLOCKING.try_with(|flag| flag.set(self.previous));
+    }
 }
 
 /// Runs `f` with the instance running on this thread, if any.

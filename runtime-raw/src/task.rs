@@ -94,6 +94,9 @@ enum DriverKind {
     /// under its own waker. The slot keeps that waker so a cancel can ask for one more poll; it
     /// is accessed only by the thread holding `RUNNING`.
     Inline(UnsafeCell<Option<Waker>>),
+    /// A blocking job: polled once, to completion, by a pool thread with
+    /// [`Task::poll_inline`]. A cancel before it starts drops it on the spot.
+    Blocking,
 }
 
 impl Driver {
@@ -106,6 +109,11 @@ impl Driver {
     pub fn inline() -> Driver {
         Driver(DriverKind::Inline(UnsafeCell::new(None)))
     }
+
+    /// A blocking job (`spawn_blocking`), run by one [`Task::poll_inline`] on a pool thread.
+    pub fn blocking() -> Driver {
+        Driver(DriverKind::Blocking)
+    }
 }
 
 impl fmt::Debug for Driver {
@@ -113,6 +121,7 @@ impl fmt::Debug for Driver {
         f.write_str(match self.0 {
             DriverKind::Scheduled(_) => "Driver::Scheduled",
             DriverKind::Inline(_) => "Driver::Inline",
+            DriverKind::Blocking => "Driver::Blocking",
         })
     }
 }
@@ -350,7 +359,7 @@ impl RawTask {
     fn scheduler(&self) -> Option<&Arc<dyn Schedule>> {
         match &self.header().driver.0 {
             DriverKind::Scheduled(scheduler) => Some(scheduler),
-            DriverKind::Inline(_) => None,
+            DriverKind::Inline(_) | DriverKind::Blocking => None,
         }
     }
 
@@ -656,7 +665,9 @@ impl<T> JoinHandle<T> {
             match raw.try_claim(CANCELLED) {
                 Ok(_) => {
                     match &raw.header().driver.0 {
-                        DriverKind::Scheduled(_) => raw.drop_future_and_complete(Ending::Cancelled),
+                        DriverKind::Scheduled(_) | DriverKind::Blocking => {
+                            raw.drop_future_and_complete(Ending::Cancelled)
+                        }
                         DriverKind::Inline(slot) => {
                             // SAFETY: we hold RUNNING, which guards the slot.
                             let waker = unsafe { &*slot.get() }.clone();
@@ -776,6 +787,34 @@ where
     let mut spawning = Spawning { future: Some(future), join: None };
     let task = spawning.build(driver);
     (task, spawning.join.expect("`build` stores the join handle"))
+}
+
+/// A blocking closure as a future: runs it in its one poll.
+struct BlockingJob<F>(Option<F>);
+
+impl<F> Unpin for BlockingJob<F> {}
+
+impl<T, F: FnOnce() -> T> Future for BlockingJob<F> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
+        let job = self.0.take().expect("a blocking job is polled once");
+        Poll::Ready(job())
+    }
+}
+
+/// Hands `job` to `instance`'s blocking pool, returning its typed join handle.
+///
+/// # Errors
+/// The instance refused the job (it has shut down): `job` is dropped unrun.
+pub fn spawn_blocking_on<F, T>(instance: &dyn crate::Instance, job: F) -> Result<JoinHandle<T>, crate::SpawnError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mut spawning = Spawning { future: Some(BlockingJob(Some(job))), join: None };
+    instance.spawn_blocking(NewTask { build: &mut spawning })?;
+    spawning.join.ok_or_else(crate::SpawnError::shutdown)
 }
 
 /// Spawns `future` on `instance`, returning its typed join handle.

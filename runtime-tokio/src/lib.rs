@@ -172,27 +172,80 @@ impl Runtime for Configured {
             stopped: AtomicBool::new(false),
             flavor: self.flavor,
             paused: AtomicBool::new(false),
+            census: Arc::new(Census::default()),
         });
-        let on_start = instance.clone();
+        let (on_start, on_stop) = (instance.clone(), instance.census.clone());
         builder
             .on_thread_start(move || {
+                on_start.census.update(|c| c.threads += 1);
                 let guard = runtime_raw::set_current(on_start.clone());
                 THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
             })
-            .on_thread_stop(|| {
+            .on_thread_stop(move || {
                 let guard = THREAD_GUARD.with(|slot| slot.borrow_mut().take());
                 drop(guard);
+                on_stop.update(|c| c.threads -= 1);
             });
         let rt = builder.build().unwrap_or_else(|e| panic!("could not start a Tokio runtime: {e}"));
         let _ = instance.handle.set(rt.handle().clone());
         let guard = runtime_raw::set_current(instance.clone());
         rt.block_on(entry);
-        // From here on, spawns are refused; dropping the runtime drops every task (our task
-        // objects shut their blocks down) and joins the worker threads. The guard stays until
-        // then, so destructors that look for the current runtime find it, stopped.
         instance.stopped.store(true, Ordering::Release);
-        drop(rt);
+        shut_down(rt, &instance);
         drop(guard);
+    }
+}
+
+/// Live Tokio threads, running `spawn_blocking` jobs, and live tasks of one instance.
+#[derive(Debug, Default)]
+struct Census {
+    counts: std::sync::Mutex<Counts>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    threads: usize,
+    blocking_jobs: usize,
+    tasks: usize,
+    dropped: bool,
+}
+
+impl Census {
+    fn update(&self, f: impl FnOnce(&mut Counts)) {
+        f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
+        self.changed.notify_all();
+    }
+
+    /// Waits until `done` holds.
+    fn wait(&self, done: impl Fn(&Counts) -> bool) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        while !done(&counts) {
+            counts = self.changed.wait(counts).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Stops the runtime: every task is dropped and every worker joined before this returns, but
+/// `spawn_blocking` jobs still running are detached (Tokio's own drop would wait for them).
+fn shut_down(rt: tokio::runtime::Runtime, instance: &Arc<TokioInstance>) {
+    // Dropping the runtime drops every task (our task objects shut their blocks down). It waits
+    // for blocking threads, so it runs on a thread of its own; we wait for what must be done.
+    let current: Arc<dyn Instance> = instance.clone();
+    let census = instance.census.clone();
+    let dropper = std::thread::Builder::new().name("runtime-tokio-shutdown".into()).spawn(move || {
+        // Destructors that look for the current runtime find it, stopped.
+        let _current = runtime_raw::set_current(current);
+        drop(rt);
+        census.update(|c| c.dropped = true);
+    });
+    let Ok(dropper) = dropper else {
+        return;
+    };
+    instance.census.wait(|c| c.dropped || (c.tasks == 0 && c.threads == c.blocking_jobs));
+    if instance.census.counts.lock().unwrap_or_else(|e| e.into_inner()).blocking_jobs == 0 {
+        instance.census.wait(|c| c.dropped);
+        let _ = dropper.join();
     }
 }
 
@@ -202,6 +255,7 @@ struct TokioInstance {
     stopped: AtomicBool,
     flavor: Flavor,
     paused: AtomicBool,
+    census: Arc<Census>,
 }
 
 const MULTI_THREAD_PAUSE: &str = "the clock of `runtime_tokio::Tokio` (Tokio's multi-thread runtime) cannot be paused; \
@@ -229,7 +283,14 @@ impl TokioInstance {
 }
 
 /// Our task block inside a Tokio task.
-struct TokioTask(Task);
+struct TokioTask(Task, Arc<Census>);
+
+impl TokioTask {
+    fn new(task: Task, census: Arc<Census>) -> TokioTask {
+        census.update(|c| c.tasks += 1);
+        TokioTask(task, census)
+    }
+}
 
 impl Future for TokioTask {
     type Output = ();
@@ -242,6 +303,25 @@ impl Future for TokioTask {
 impl Drop for TokioTask {
     fn drop(&mut self) {
         // Tokio drops unfinished tasks when it shuts down: so does the block.
+        self.0.shutdown();
+        self.1.update(|c| c.tasks -= 1);
+    }
+}
+
+/// A `spawn_blocking` job: counted while it runs, shut down if Tokio drops it unrun.
+struct BlockingJob(Task, Arc<Census>);
+
+impl BlockingJob {
+    fn run(self) {
+        self.1.update(|c| c.blocking_jobs += 1);
+        let _blocking = runtime_raw::enter_blocking();
+        let _ = self.0.poll_inline(&mut Context::from_waker(std::task::Waker::noop()));
+        self.1.update(|c| c.blocking_jobs -= 1);
+    }
+}
+
+impl Drop for BlockingJob {
+    fn drop(&mut self) {
         self.0.shutdown();
     }
 }
@@ -271,8 +351,21 @@ impl Instance for TokioInstance {
             return Err(SpawnError::shutdown());
         }
         let task = task.build(Driver::inline());
-        drop(self.handle().spawn(TokioTask(task)));
+        drop(self.handle().spawn(TokioTask::new(task, self.census.clone())));
         Ok(())
+    }
+
+    fn spawn_blocking(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(SpawnError::shutdown());
+        }
+        let job = BlockingJob(task.build(Driver::blocking()), self.census.clone());
+        drop(self.handle().spawn_blocking(move || job.run()));
+        Ok(())
+    }
+
+    fn is_running(&self) -> bool {
+        !self.stopped.load(Ordering::Acquire)
     }
 
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {

@@ -38,6 +38,90 @@ where
     })
 }
 
+/// Runs a blocking closure on the runtime's blocking pool, off the async workers.
+///
+/// The pool grows on demand up to its cap (`max_blocking_threads` on the backend's builder;
+/// Native's default is 512, env `RUNTIME_NATIVE_BLOCKING_THREADS`) and idle threads exit after
+/// `blocking_keep_alive`. A panic in `f` resumes in the awaiter. [`JoinHandle::cancel`] before
+/// the job starts means it never runs (`None`); once it runs it cannot be stopped, and `cancel`
+/// resolves when it ends, with `Some(value)`. When the runtime shuts down, queued jobs are
+/// dropped unrun and running ones are detached: `enter` does not wait for them.
+///
+/// # Examples
+/// ```
+/// #[runtime::main]
+/// async fn main() {
+///     let contents = runtime::task::spawn_blocking(|| std::fs::read_to_string("Cargo.toml")).await;
+///     assert!(contents.unwrap().contains("[package]"));
+/// }
+/// ```
+///
+/// # Panics
+/// When no runtime is running on this thread.
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    crate::with_instance("runtime::task::spawn_blocking", |instance| JoinHandle {
+        raw: raw::task::spawn_blocking_on(&**instance, f).unwrap_or_else(|_| raw::task::JoinHandle::shut_down()),
+    })
+}
+
+/// Message of the panic when `block_on` is called where it would block a runtime's thread.
+#[cfg(feature = "native")]
+const BLOCK_ON_IN_RUNTIME: &str = "`runtime::task::block_on` was called from inside a running runtime, where it would \
+     block one of its threads; `.await` the future instead (inside `spawn_blocking` closures it is allowed)";
+
+/// Runs `future` to completion on the calling thread, for synchronous code.
+///
+/// Spawns and I/O inside it go to a process-wide [`Native`](crate::native::Native) instance,
+/// started the first time it is needed and kept until the process exits. Inside a
+/// [`spawn_blocking`] closure, they go to the instance running the job instead (or, once that
+/// has stopped, to the process-wide one).
+///
+/// # Examples
+/// ```
+/// let answer = runtime::task::block_on(async { runtime::spawn(async { 6 * 7 }).await });
+/// assert_eq!(answer, 42);
+/// ```
+///
+/// # Panics
+/// When called from a runtime's thread (outside `spawn_blocking`), with a message saying so.
+#[cfg(feature = "native")]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let current = raw::current();
+    let instance = match current {
+        Some(_) if !raw::in_blocking() => panic!("{BLOCK_ON_IN_RUNTIME}"),
+        Some(instance) if instance.is_running() => instance,
+        _ => process_wide(),
+    };
+    let _current = raw::set_current(instance);
+    futures::executor::block_on(future)
+}
+
+/// The process-wide native instance behind `block_on`, started on first use.
+#[cfg(feature = "native")]
+fn process_wide() -> Arc<dyn raw::Instance> {
+    static INSTANCE: std::sync::OnceLock<Arc<dyn raw::Instance>> = std::sync::OnceLock::new();
+    INSTANCE
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("runtime-native-process".into())
+                .spawn(move || {
+                    raw::enter(crate::native::Native, async move {
+                        let _ = tx.send(raw::current().expect("inside enter"));
+                        // Lives until the process exits.
+                        futures::future::pending::<()>().await
+                    })
+                })
+                .expect("could not start the process-wide runtime thread");
+            rx.recv().expect("the process-wide runtime started")
+        })
+        .clone()
+}
+
 const CANCELLED_AWAITED: &str = "a cancelled task's `JoinHandle` was awaited";
 
 /// An owned permission to await a spawned task's output.

@@ -1,0 +1,72 @@
+//! 1,000 concurrent `spawn_blocking` jobs complete with the pool capped by the builder's limit.
+//! Its own test target: it samples the whole process's thread count.
+#![cfg(target_os = "linux")]
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CAP: usize = 4;
+const WORKERS: usize = 2;
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").expect("/proc/self/task").count()
+}
+
+#[test]
+fn thousand_jobs_within_the_cap() {
+    let backends: [(&str, Box<dyn runtime::raw::Runtime>); 2] = [
+        (
+            "native",
+            Box::new(runtime::native::Native::builder().worker_threads(WORKERS).max_blocking_threads(CAP).build()),
+        ),
+        ("tokio", Box::new(runtime_tokio::Tokio::builder().worker_threads(WORKERS).max_blocking_threads(CAP).build())),
+    ];
+    for (name, rt) in backends {
+        let baseline = threads();
+        let peak_threads = Arc::new(AtomicUsize::new(0));
+        let sampling = Arc::new(AtomicBool::new(true));
+        let sampler = {
+            let (peak, sampling) = (peak_threads.clone(), sampling.clone());
+            std::thread::spawn(move || {
+                while sampling.load(Ordering::SeqCst) {
+                    peak.fetch_max(threads(), Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            })
+        };
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak_running = Arc::new(AtomicUsize::new(0));
+        let ids = Arc::new(Mutex::new(HashSet::new()));
+        runtime::raw::enter(rt, {
+            let (running, peak_running, ids) = (running.clone(), peak_running.clone(), ids.clone());
+            async move {
+                let jobs: Vec<_> = (0..1_000)
+                    .map(|_| {
+                        let (running, peak_running, ids) = (running.clone(), peak_running.clone(), ids.clone());
+                        runtime::task::spawn_blocking(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak_running.fetch_max(now, Ordering::SeqCst);
+                            ids.lock().unwrap().insert(std::thread::current().id());
+                            std::thread::sleep(Duration::from_micros(100));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                    })
+                    .collect();
+                for job in jobs {
+                    job.await;
+                }
+            }
+        });
+        sampling.store(false, Ordering::SeqCst);
+        sampler.join().unwrap();
+        let distinct = ids.lock().unwrap().len();
+        assert!(peak_running.load(Ordering::SeqCst) <= CAP, "{name}: more jobs at once than the cap");
+        assert!(distinct <= CAP, "{name}: {distinct} blocking threads for a cap of {CAP}");
+        // Workers + blocking threads + the sampler (and Tokio's shutdown thread) at most.
+        let extra = peak_threads.load(Ordering::SeqCst).saturating_sub(baseline);
+        assert!(extra <= WORKERS + CAP + 2, "{name}: {extra} threads above the baseline");
+        assert_eq!(threads(), baseline, "{name}: threads left after enter returned");
+    }
+}
