@@ -198,6 +198,30 @@ impl Instance for NativeInstance {
         Ok(Box::new(net::UdpSocket::new(&self.shared.reactor, socket)?))
     }
 
+    #[cfg(unix)]
+    fn unix_listener(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixListener>> {
+        Ok(Box::new(net::unix::UnixListener::new(&self.shared.reactor, listener)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_stream(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixStream>> {
+        Ok(Box::new(net::unix::UnixStream::new(&self.shared.reactor, stream)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixDatagram>> {
+        Ok(Box::new(net::unix::UnixDatagram::new(&self.shared.reactor, socket)?))
+    }
+
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
         let (tx, rx) = futures::channel::oneshot::channel();
         let job = Box::new(move || {

@@ -76,36 +76,88 @@ impl<F> Drop for Keyed<'_, F> {
     }
 }
 
-macro_rules! socket_object {
-    ($name:ident, $mio:ty, $field:ident) => {
+/// A mio source registered with the reactor; deregistered before its descriptor closes.
+#[derive(Debug)]
+struct Registered<S: mio::event::Source> {
+    registration: Registration,
+    /// Always `Some` until `into_inner` takes it.
+    source: Option<S>,
+}
+
+impl<S: mio::event::Source> Registered<S> {
+    fn new(reactor: &Arc<Reactor>, mut source: S, interest: Interest) -> io::Result<Registered<S>> {
+        let registration = reactor.register(&mut source, interest)?;
+        Ok(Registered { registration, source: Some(source) })
+    }
+
+    fn get(&self) -> &S {
+        self.source.as_ref().expect("taken only by into_inner, which consumes the object")
+    }
+
+    fn io(&self) -> &ScheduledIo {
+        self.registration.io()
+    }
+
+    /// Deregisters the source and hands it back.
+    fn into_inner(mut self) -> S {
+        let mut source = self.source.take().expect("taken once");
+        self.registration.deregister(&mut source);
+        source
+    }
+}
+
+impl<S: mio::event::Source> Drop for Registered<S> {
+    fn drop(&mut self) {
+        // Before the descriptor closes, so that it cannot be reused under our token.
+        if let Some(source) = &mut self.source {
+            self.registration.deregister(source);
+        }
+    }
+}
+
+macro_rules! as_socket {
+    ($($name:ident),*) => {$(
         impl AsSocket for $name {
             #[cfg(unix)]
             fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-                std::os::fd::AsFd::as_fd(&self.$field)
+                std::os::fd::AsFd::as_fd(self.inner.get())
             }
 
             #[cfg(windows)]
             fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
-                std::os::windows::io::AsSocket::as_socket(&self.$field)
+                std::os::windows::io::AsSocket::as_socket(self.inner.get())
             }
         }
+    )*};
+}
 
-        impl Drop for $name {
-            fn drop(&mut self) {
-                // Before the descriptor closes, so that it cannot be reused under our token.
-                self.registration.deregister(&mut self.$field);
+/// A byte stream's reads and writes (TCP or Unix).
+macro_rules! stream_io {
+    ($($name:ident),*) => {$(
+        impl runtime_raw::net::Stream for $name {
+            fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                poll_io(&self.inner.registration, cx, Direction::Read, || (&*self.inner.get()).read(buf))
+            }
+
+            fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
+                poll_io(&self.inner.registration, cx, Direction::Read, || (&*self.inner.get()).read_vectored(bufs))
+            }
+
+            fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                poll_io(&self.inner.registration, cx, Direction::Write, || (&*self.inner.get()).write(buf))
+            }
+
+            fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+                poll_io(&self.inner.registration, cx, Direction::Write, || (&*self.inner.get()).write_vectored(bufs))
             }
         }
-    };
+    )*};
 }
 
 #[derive(Debug)]
 pub(crate) struct TcpStream {
-    registration: Registration,
-    stream: mio::net::TcpStream,
+    inner: Registered<mio::net::TcpStream>,
 }
-
-socket_object!(TcpStream, mio::net::TcpStream, stream);
 
 impl TcpStream {
     pub(crate) fn from_std(reactor: &Arc<Reactor>, stream: std::net::TcpStream) -> io::Result<TcpStream> {
@@ -113,9 +165,8 @@ impl TcpStream {
         TcpStream::from_mio(reactor, mio::net::TcpStream::from_std(stream))
     }
 
-    fn from_mio(reactor: &Arc<Reactor>, mut stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let registration = reactor.register(&mut stream, Interest::READABLE | Interest::WRITABLE)?;
-        Ok(TcpStream { registration, stream })
+    fn from_mio(reactor: &Arc<Reactor>, stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream { inner: Registered::new(reactor, stream, Interest::READABLE | Interest::WRITABLE)? })
     }
 }
 
@@ -123,104 +174,231 @@ impl TcpStream {
 pub(crate) async fn connect(reactor: &Arc<Reactor>, addr: SocketAddr) -> io::Result<TcpStream> {
     let stream = TcpStream::from_mio(reactor, mio::net::TcpStream::connect(addr)?)?;
     loop {
-        let event = std::future::poll_fn(|cx| stream.registration.io().poll_ready(cx, Direction::Write)).await?;
-        if let Some(e) = stream.stream.take_error()? {
+        let event = std::future::poll_fn(|cx| stream.inner.io().poll_ready(cx, Direction::Write)).await?;
+        if let Some(e) = stream.inner.get().take_error()? {
             return Err(e);
         }
-        match stream.stream.peer_addr() {
+        match stream.inner.get().peer_addr() {
             Ok(_) => return Ok(stream),
             // Writable before the handshake finished: wait for the next event.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => stream.registration.io().clear(event),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => stream.inner.io().clear(event),
             Err(e) => return Err(e),
         }
     }
 }
 
+as_socket!(TcpStream, TcpListener, UdpSocket);
+stream_io!(TcpStream);
+
 impl runtime_raw::net::TcpStream for TcpStream {
-    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Read, || (&self.stream).read(buf))
-    }
-
-    fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Read, || (&self.stream).read_vectored(bufs))
-    }
-
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Write, || (&self.stream).write(buf))
-    }
-
-    fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        poll_io(&self.registration, cx, Direction::Write, || (&self.stream).write_vectored(bufs))
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream> {
+        Ok(std::net::TcpStream::from(std::os::fd::OwnedFd::from(self.inner.into_inner())))
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct TcpListener {
-    registration: Registration,
+    inner: Registered<mio::net::TcpListener>,
     reactor: Arc<Reactor>,
-    listener: mio::net::TcpListener,
 }
-
-socket_object!(TcpListener, mio::net::TcpListener, listener);
 
 impl TcpListener {
     pub(crate) fn new(reactor: &Arc<Reactor>, listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        let mut listener = mio::net::TcpListener::from_std(listener);
-        let registration = reactor.register(&mut listener, Interest::READABLE)?;
-        Ok(TcpListener { registration, reactor: reactor.clone(), listener })
+        let listener = mio::net::TcpListener::from_std(listener);
+        Ok(TcpListener { inner: Registered::new(reactor, listener, Interest::READABLE)?, reactor: reactor.clone() })
     }
 }
 
 impl runtime_raw::net::TcpListener for TcpListener {
     fn accept(&self) -> Accept<'_> {
         Box::pin(async move {
-            let (stream, peer) = Keyed::new(self.registration.io(), Direction::Read, || self.listener.accept()).await?;
+            let (stream, peer) = Keyed::new(self.inner.io(), Direction::Read, || self.inner.get().accept()).await?;
             let stream = TcpStream::from_mio(&self.reactor, stream)?;
             Ok((Box::new(stream) as Box<dyn runtime_raw::net::TcpStream>, peer))
         })
+    }
+
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpListener> {
+        Ok(std::net::TcpListener::from(std::os::fd::OwnedFd::from(self.inner.into_inner())))
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct UdpSocket {
-    registration: Registration,
-    socket: mio::net::UdpSocket,
+    inner: Registered<mio::net::UdpSocket>,
 }
-
-socket_object!(UdpSocket, mio::net::UdpSocket, socket);
 
 impl UdpSocket {
     pub(crate) fn new(reactor: &Arc<Reactor>, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
-        let mut socket = mio::net::UdpSocket::from_std(socket);
-        let registration = reactor.register(&mut socket, Interest::READABLE | Interest::WRITABLE)?;
-        Ok(UdpSocket { registration, socket })
-    }
-
-    fn io(&self) -> &ScheduledIo {
-        self.registration.io()
+        let socket = mio::net::UdpSocket::from_std(socket);
+        Ok(UdpSocket { inner: Registered::new(reactor, socket, Interest::READABLE | Interest::WRITABLE)? })
     }
 }
 
 impl runtime_raw::net::UdpSocket for UdpSocket {
     fn send_to<'a>(&'a self, buf: &'a [u8], addr: SocketAddr) -> BoxFuture<'a, io::Result<usize>> {
-        Box::pin(Keyed::new(self.io(), Direction::Write, move || self.socket.send_to(buf, addr)))
+        Box::pin(Keyed::new(self.inner.io(), Direction::Write, move || self.inner.get().send_to(buf, addr)))
     }
 
     fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
-        Box::pin(Keyed::new(self.io(), Direction::Read, move || self.socket.recv_from(buf)))
+        Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv_from(buf)))
     }
 
     fn peek_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
-        Box::pin(Keyed::new(self.io(), Direction::Read, move || self.socket.peek_from(buf)))
+        Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().peek_from(buf)))
     }
 
     fn send<'a>(&'a self, buf: &'a [u8]) -> BoxFuture<'a, io::Result<usize>> {
-        Box::pin(Keyed::new(self.io(), Direction::Write, move || self.socket.send(buf)))
+        Box::pin(Keyed::new(self.inner.io(), Direction::Write, move || self.inner.get().send(buf)))
     }
 
     fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
-        Box::pin(Keyed::new(self.io(), Direction::Read, move || self.socket.recv(buf)))
+        Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv(buf)))
+    }
+
+    fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {
+        Ok(std::net::UdpSocket::from(std::os::fd::OwnedFd::from(self.inner.into_inner())))
+    }
+}
+
+/// Unix domain sockets.
+#[cfg(unix)]
+pub(crate) mod unix {
+    use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::SocketAddr;
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use mio::Interest;
+    use runtime_raw::BoxFuture;
+    use runtime_raw::net::AsSocket;
+    use runtime_raw::net::unix::Accept;
+
+    use super::{Keyed, Registered, poll_io};
+    use crate::reactor::{Direction, Reactor};
+
+    #[derive(Debug)]
+    pub(crate) struct UnixStream {
+        inner: Registered<mio::net::UnixStream>,
+    }
+
+    impl UnixStream {
+        pub(crate) fn new(reactor: &Arc<Reactor>, stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+            stream.set_nonblocking(true)?;
+            let stream = mio::net::UnixStream::from_std(stream);
+            Ok(UnixStream { inner: Registered::new(reactor, stream, Interest::READABLE | Interest::WRITABLE)? })
+        }
+    }
+
+    #[derive(Debug)]
+    pub(crate) struct UnixListener {
+        inner: Registered<mio::net::UnixListener>,
+        reactor: Arc<Reactor>,
+    }
+
+    impl UnixListener {
+        pub(crate) fn new(
+            reactor: &Arc<Reactor>,
+            listener: std::os::unix::net::UnixListener,
+        ) -> io::Result<UnixListener> {
+            listener.set_nonblocking(true)?;
+            let listener = mio::net::UnixListener::from_std(listener);
+            Ok(UnixListener {
+                inner: Registered::new(reactor, listener, Interest::READABLE)?,
+                reactor: reactor.clone(),
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    pub(crate) struct UnixDatagram {
+        inner: Registered<mio::net::UnixDatagram>,
+    }
+
+    impl UnixDatagram {
+        pub(crate) fn new(
+            reactor: &Arc<Reactor>,
+            socket: std::os::unix::net::UnixDatagram,
+        ) -> io::Result<UnixDatagram> {
+            socket.set_nonblocking(true)?;
+            let socket = mio::net::UnixDatagram::from_std(socket);
+            Ok(UnixDatagram { inner: Registered::new(reactor, socket, Interest::READABLE | Interest::WRITABLE)? })
+        }
+    }
+
+    as_socket!(UnixStream, UnixListener, UnixDatagram);
+    stream_io!(UnixStream);
+
+    impl runtime_raw::net::unix::UnixStream for UnixStream {
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.get().local_addr()
+        }
+
+        fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.get().peer_addr()
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixStream> {
+            Ok(OwnedFd::from(self.inner.into_inner()).into())
+        }
+    }
+
+    impl runtime_raw::net::unix::UnixListener for UnixListener {
+        fn accept(&self) -> Accept<'_> {
+            Box::pin(async move {
+                let (stream, peer) = Keyed::new(self.inner.io(), Direction::Read, || self.inner.get().accept()).await?;
+                let stream = UnixStream {
+                    inner: Registered::new(&self.reactor, stream, Interest::READABLE | Interest::WRITABLE)?,
+                };
+                Ok((Box::new(stream) as Box<dyn runtime_raw::net::unix::UnixStream>, peer))
+            })
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.get().local_addr()
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixListener> {
+            Ok(OwnedFd::from(self.inner.into_inner()).into())
+        }
+    }
+
+    impl runtime_raw::net::unix::UnixDatagram for UnixDatagram {
+        fn send_to<'a>(&'a self, buf: &'a [u8], path: &'a Path) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(async move {
+                // socket2 reads a leading '\0' as a Linux abstract name; std and mio refuse it.
+                let addr = socket2::SockAddr::unix(path)?;
+                let socket = socket2::SockRef::from(self.inner.get());
+                Keyed::new(self.inner.io(), Direction::Write, || socket.send_to(buf, &addr)).await
+            })
+        }
+
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
+            Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv_from(buf)))
+        }
+
+        fn send<'a>(&'a self, buf: &'a [u8]) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(Keyed::new(self.inner.io(), Direction::Write, move || self.inner.get().send(buf)))
+        }
+
+        fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv(buf)))
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.get().local_addr()
+        }
+
+        fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.get().peer_addr()
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixDatagram> {
+            Ok(OwnedFd::from(self.inner.into_inner()).into())
+        }
     }
 }

@@ -135,6 +135,28 @@ pub trait Instance: Send + Sync + 'static {
     /// The backend could not register it with its reactor.
     fn udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Box<dyn net::UdpSocket>>;
 
+    /// Takes over a bound, non-blocking std Unix listener.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    #[cfg(unix)]
+    fn unix_listener(&self, listener: std::os::unix::net::UnixListener)
+    -> io::Result<Box<dyn net::unix::UnixListener>>;
+
+    /// Takes over a connected, non-blocking std Unix stream.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    #[cfg(unix)]
+    fn unix_stream(&self, stream: std::os::unix::net::UnixStream) -> io::Result<Box<dyn net::unix::UnixStream>>;
+
+    /// Takes over a non-blocking std Unix datagram socket.
+    ///
+    /// # Errors
+    /// The backend could not register it with its reactor.
+    #[cfg(unix)]
+    fn unix_datagram(&self, socket: std::os::unix::net::UnixDatagram) -> io::Result<Box<dyn net::unix::UnixDatagram>>;
+
     /// Resolves a host name without blocking the instance's workers.
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
 

@@ -24,8 +24,8 @@ pub trait AsSocket {
     fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_>;
 }
 
-/// A connected TCP stream. One reader and one writer may wait at the same time.
-pub trait TcpStream: AsSocket + fmt::Debug + Send + Sync {
+/// A connected byte stream (TCP or Unix). One reader and one writer may wait at the same time.
+pub trait Stream: AsSocket + fmt::Debug + Send + Sync {
     /// Reads into `buf`, registering `cx` for read readiness when none is available.
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
@@ -45,6 +45,15 @@ pub trait TcpStream: AsSocket + fmt::Debug + Send + Sync {
     }
 }
 
+/// A connected TCP stream.
+pub trait TcpStream: Stream {
+    /// Deregisters the stream and gives the socket back (left in non-blocking mode).
+    ///
+    /// # Errors
+    /// The backend could not deregister it.
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream>;
+}
+
 /// The future of one [`TcpListener::accept`] call.
 pub type Accept<'a> = BoxFuture<'a, io::Result<(Box<dyn TcpStream>, SocketAddr)>>;
 
@@ -52,6 +61,12 @@ pub type Accept<'a> = BoxFuture<'a, io::Result<(Box<dyn TcpStream>, SocketAddr)>
 pub trait TcpListener: AsSocket + fmt::Debug + Send + Sync {
     /// Accepts one connection.
     fn accept(&self) -> Accept<'_>;
+
+    /// Deregisters the listener and gives the socket back (left in non-blocking mode).
+    ///
+    /// # Errors
+    /// The backend could not deregister it.
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpListener>;
 }
 
 /// A UDP socket. Any number of tasks may await each operation at once.
@@ -70,4 +85,96 @@ pub trait UdpSocket: AsSocket + fmt::Debug + Send + Sync {
 
     /// Receives one datagram from the connected peer.
     fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>>;
+
+    /// Deregisters the socket and gives it back (left in non-blocking mode).
+    ///
+    /// # Errors
+    /// The backend could not deregister it.
+    fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket>;
+}
+
+/// Unix domain sockets. Paths starting with `'\0'` name Linux abstract sockets.
+#[cfg(unix)]
+pub mod unix {
+    use std::io;
+    use std::os::unix::net::SocketAddr;
+    use std::path::Path;
+
+    use super::{AsSocket, Stream};
+    use crate::BoxFuture;
+
+    /// A connected Unix stream.
+    pub trait UnixStream: Stream {
+        /// This end's address.
+        ///
+        /// # Errors
+        /// The OS's.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
+
+        /// The peer's address.
+        ///
+        /// # Errors
+        /// The OS's.
+        fn peer_addr(&self) -> io::Result<SocketAddr>;
+
+        /// Deregisters the stream and gives it back (left in non-blocking mode).
+        ///
+        /// # Errors
+        /// The backend could not deregister it.
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixStream>;
+    }
+
+    /// The future of one [`UnixListener::accept`] call.
+    pub type Accept<'a> = BoxFuture<'a, io::Result<(Box<dyn UnixStream>, SocketAddr)>>;
+
+    /// A listening Unix socket. Any number of tasks may await `accept` at once.
+    pub trait UnixListener: AsSocket + std::fmt::Debug + Send + Sync {
+        /// Accepts one connection.
+        fn accept(&self) -> Accept<'_>;
+
+        /// The address the listener is bound to.
+        ///
+        /// # Errors
+        /// The OS's.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
+
+        /// Deregisters the listener and gives it back (left in non-blocking mode).
+        ///
+        /// # Errors
+        /// The backend could not deregister it.
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixListener>;
+    }
+
+    /// A Unix datagram socket. Any number of tasks may await each operation at once.
+    pub trait UnixDatagram: AsSocket + std::fmt::Debug + Send + Sync {
+        /// Sends one datagram to the socket at `path`.
+        fn send_to<'a>(&'a self, buf: &'a [u8], path: &'a Path) -> BoxFuture<'a, io::Result<usize>>;
+
+        /// Receives one datagram.
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>>;
+
+        /// Sends one datagram to the connected peer.
+        fn send<'a>(&'a self, buf: &'a [u8]) -> BoxFuture<'a, io::Result<usize>>;
+
+        /// Receives one datagram from the connected peer.
+        fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>>;
+
+        /// This socket's address.
+        ///
+        /// # Errors
+        /// The OS's.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
+
+        /// The connected peer's address.
+        ///
+        /// # Errors
+        /// The OS's.
+        fn peer_addr(&self) -> io::Result<SocketAddr>;
+
+        /// Deregisters the socket and gives it back (left in non-blocking mode).
+        ///
+        /// # Errors
+        /// The backend could not deregister it.
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixDatagram>;
+    }
 }

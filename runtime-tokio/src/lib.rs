@@ -393,6 +393,33 @@ impl Instance for TokioInstance {
         Ok(Box::new(net::UdpSocket(tokio::net::UdpSocket::from_std(socket)?)))
     }
 
+    #[cfg(unix)]
+    fn unix_listener(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixListener>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::UnixListener(tokio::net::UnixListener::from_std(listener)?)))
+    }
+
+    #[cfg(unix)]
+    fn unix_stream(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixStream>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::UnixStream(tokio::net::UnixStream::from_std(stream)?)))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixDatagram>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(net::UnixDatagram(tokio::net::UnixDatagram::from_std(socket)?)))
+    }
+
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
         Box::pin(InContext {
             handle: self.handle().clone(),

@@ -34,7 +34,10 @@ macro_rules! as_socket {
 
 as_socket!(TcpStream, TcpListener, UdpSocket);
 
-impl runtime_raw::net::TcpStream for TcpStream {
+/// A byte stream's reads and writes (TCP or Unix), as Tokio's own `poll_read` does them.
+macro_rules! stream_io {
+    ($($name:ident),*) => {$(
+impl runtime_raw::net::Stream for $name {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
             ready!(self.0.poll_read_ready(cx))?;
@@ -65,6 +68,18 @@ impl runtime_raw::net::TcpStream for TcpStream {
         }
     }
 }
+    )*};
+}
+
+stream_io!(TcpStream);
+#[cfg(unix)]
+stream_io!(UnixStream);
+
+impl runtime_raw::net::TcpStream for TcpStream {
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream> {
+        self.0.into_std()
+    }
+}
 
 impl runtime_raw::net::TcpListener for TcpListener {
     fn accept(&self) -> runtime_raw::net::Accept<'_> {
@@ -72,6 +87,10 @@ impl runtime_raw::net::TcpListener for TcpListener {
             let (stream, addr) = self.0.accept().await?;
             Ok((Box::new(TcpStream(stream)) as Box<dyn runtime_raw::net::TcpStream>, addr))
         })
+    }
+
+    fn into_std(self: Box<Self>) -> io::Result<std::net::TcpListener> {
+        self.0.into_std()
     }
 }
 
@@ -94,5 +113,105 @@ impl runtime_raw::net::UdpSocket for UdpSocket {
 
     fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
         Box::pin(self.0.recv(buf))
+    }
+
+    fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {
+        self.0.into_std()
+    }
+}
+
+#[derive(Debug)]
+#[cfg(unix)]
+pub(crate) struct UnixStream(pub(crate) tokio::net::UnixStream);
+
+#[derive(Debug)]
+#[cfg(unix)]
+pub(crate) struct UnixListener(pub(crate) tokio::net::UnixListener);
+
+#[derive(Debug)]
+#[cfg(unix)]
+pub(crate) struct UnixDatagram(pub(crate) tokio::net::UnixDatagram);
+
+#[cfg(unix)]
+as_socket!(UnixStream, UnixListener, UnixDatagram);
+
+#[cfg(unix)]
+mod unix {
+    use std::io;
+    use std::os::unix::net::SocketAddr;
+    use std::path::Path;
+
+    use runtime_raw::BoxFuture;
+    use runtime_raw::net::unix::Accept;
+
+    use super::{UnixDatagram, UnixListener, UnixStream};
+
+    impl runtime_raw::net::unix::UnixStream for UnixStream {
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.local_addr().map(Into::into)
+        }
+
+        fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.0.peer_addr().map(Into::into)
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixStream> {
+            self.0.into_std()
+        }
+    }
+
+    impl runtime_raw::net::unix::UnixListener for UnixListener {
+        fn accept(&self) -> Accept<'_> {
+            Box::pin(async move {
+                let (stream, addr) = self.0.accept().await?;
+                Ok((Box::new(UnixStream(stream)) as Box<dyn runtime_raw::net::unix::UnixStream>, addr.into()))
+            })
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.local_addr().map(Into::into)
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixListener> {
+            self.0.into_std()
+        }
+    }
+
+    impl runtime_raw::net::unix::UnixDatagram for UnixDatagram {
+        fn send_to<'a>(&'a self, buf: &'a [u8], path: &'a Path) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(async move {
+                // socket2 reads a leading '\0' as a Linux abstract name; Tokio's `send_to` refuses it.
+                let addr = socket2::SockAddr::unix(path)?;
+                let socket = socket2::SockRef::from(&self.0);
+                self.0.async_io(tokio::io::Interest::WRITABLE, || socket.send_to(buf, &addr)).await
+            })
+        }
+
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
+            Box::pin(async move {
+                let (n, addr) = self.0.recv_from(buf).await?;
+                Ok((n, addr.into()))
+            })
+        }
+
+        fn send<'a>(&'a self, buf: &'a [u8]) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(self.0.send(buf))
+        }
+
+        fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
+            Box::pin(self.0.recv(buf))
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.local_addr().map(Into::into)
+        }
+
+        fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.0.peer_addr().map(Into::into)
+        }
+
+        fn into_std(self: Box<Self>) -> io::Result<std::os::unix::net::UnixDatagram> {
+            self.0.into_std()
+        }
     }
 }

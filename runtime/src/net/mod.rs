@@ -9,8 +9,10 @@
 
 mod addr;
 mod socket;
-mod tcp;
+pub mod tcp;
 mod udp;
+#[cfg(unix)]
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use tcp::{Incoming, TcpListener, TcpStream};

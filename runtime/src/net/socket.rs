@@ -63,3 +63,63 @@ macro_rules! impl_fd {
 }
 
 pub(crate) use impl_fd;
+
+/// Tokio's I/O traits on a stream type whose `inner` is a `raw::net::Stream` (feature
+/// `tokio-io`).
+#[cfg(feature = "tokio-io")]
+macro_rules! tokio_io {
+    ($($ty:ty),*) => {$(
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let n = futures::ready!(self.inner.poll_read(cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::net::socket::with_socket(&*self.inner, |s| {
+                    s.shutdown(std::net::Shutdown::Write)
+                }))
+            }
+        }
+    )*};
+}
+
+#[cfg(feature = "tokio-io")]
+pub(crate) use tokio_io;

@@ -1,10 +1,11 @@
-//! TCP listeners and streams.
+//! TCP listeners and streams, and the owned halves of a split stream.
 
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -75,6 +76,27 @@ impl TcpListener {
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket::local_addr(&*self.inner)
+    }
+
+    /// Wraps a listener made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Errors
+    /// The OS's, or the backend's if it cannot register the socket.
+    ///
+    /// # Panics
+    /// When no runtime is running on this thread.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        let instance = crate::instance("TcpListener::from_std");
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener { inner: instance.tcp_listener(listener)? })
+    }
+
+    /// Gives the socket back as a std listener, left in non-blocking mode (as Tokio does).
+    ///
+    /// # Errors
+    /// The backend's, if it cannot deregister the socket.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.inner.into_std()
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -245,6 +267,51 @@ impl TcpStream {
         with_socket(&*self.inner, |s| s.shutdown(how))
     }
 
+    /// Wraps a connected stream made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Errors
+    /// The OS's, or the backend's if it cannot register the socket.
+    ///
+    /// # Panics
+    /// When no runtime is running on this thread.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        let instance = crate::instance("TcpStream::from_std");
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream { inner: instance.tcp_stream(stream)? })
+    }
+
+    /// Gives the socket back as a std stream, left in non-blocking mode (as Tokio does).
+    ///
+    /// # Errors
+    /// The backend's, if it cannot deregister the socket.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.inner.into_std()
+    }
+
+    /// Splits the stream into a reading half and a writing half that can move to different
+    /// tasks. Dropping the writing half shuts the write direction down.
+    ///
+    /// # Examples
+    /// ```
+    /// use futures::prelude::*;
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (mut server, _) = listener.accept().await?;
+    /// let (_reader, mut writer) = stream.into_split();
+    /// runtime::spawn(async move { writer.write_all(b"half").await }).await?;
+    /// let mut buf = [0; 4];
+    /// server.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"half");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Arc::new(self);
+        (OwnedReadHalf { stream: stream.clone() }, OwnedWriteHalf { stream })
+    }
+
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
     ///
     /// # Errors
@@ -325,3 +392,65 @@ macro_rules! stream_io {
 }
 
 stream_io!(TcpStream, &TcpStream);
+
+#[cfg(feature = "tokio-io")]
+super::socket::tokio_io!(TcpStream);
+
+/// The reading half of a [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    stream: Arc<TcpStream>,
+}
+
+/// The writing half of a [`TcpStream::into_split`]; dropping it shuts the write direction down.
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+}
+
+impl AsRef<TcpStream> for OwnedReadHalf {
+    fn as_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl AsRef<TcpStream> for OwnedWriteHalf {
+    fn as_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.stream.inner.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.stream.inner.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.inner.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.stream.shutdown(Shutdown::Write))
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        // The peer sees end of stream, as with Tokio's owned halves; a closed socket is fine.
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+}

@@ -66,6 +66,27 @@ impl UdpSocket {
         socket::local_addr(&*self.inner)
     }
 
+    /// Wraps a socket made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Errors
+    /// The OS's, or the backend's if it cannot register the socket.
+    ///
+    /// # Panics
+    /// When no runtime is running on this thread.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        let instance = crate::instance("UdpSocket::from_std");
+        socket.set_nonblocking(true)?;
+        Ok(UdpSocket { inner: instance.udp_socket(socket)? })
+    }
+
+    /// Gives the socket back as a std socket, left in non-blocking mode (as Tokio does).
+    ///
+    /// # Errors
+    /// The backend's, if it cannot deregister the socket.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        self.inner.into_std()
+    }
+
     /// Sends `buf` as one datagram to `addr` (its first address), returning the bytes sent.
     ///
     /// # Errors
