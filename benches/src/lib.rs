@@ -434,23 +434,25 @@ fn spread(i: usize, range: u64) -> u64 {
     (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % range
 }
 
-/// A 16-byte future that stays pending without registering anything, counting first polls.
+/// A 16-byte future that stays pending without registering anything, counting its first poll.
 #[derive(Debug)]
 pub struct Pending16 {
-    data: [u64; 2],
+    data: u64,
     polled: Option<&'static AtomicUsize>,
 }
 
+const _: () = assert!(std::mem::size_of::<Pending16>() == 16);
+
 impl Pending16 {
     pub fn new(counter: &'static AtomicUsize) -> Pending16 {
-        Pending16 { data: [0; 2], polled: Some(counter) }
+        Pending16 { data: 0, polled: Some(counter) }
     }
 }
 
 impl Future for Pending16 {
-    type Output = [u64; 2];
+    type Output = u64;
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<[u64; 2]> {
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u64> {
         if let Some(counter) = self.polled.take() {
             counter.fetch_add(1, Ordering::Relaxed);
         }

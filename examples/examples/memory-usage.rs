@@ -12,7 +12,9 @@ use std::time::Duration;
 static POLLED: AtomicUsize = AtomicUsize::new(0);
 
 /// 16 bytes, pending forever, counting its first poll.
-struct Pending16([u64; 2], bool);
+struct Pending16(u64, bool);
+
+const _: () = assert!(std::mem::size_of::<Pending16>() == 16);
 
 impl std::future::Future for Pending16 {
     type Output = ();
@@ -41,7 +43,7 @@ async fn main() {
         return;
     };
     for _ in 0..tasks {
-        runtime::spawn(Pending16([0; 2], false)).detach();
+        runtime::spawn(Pending16(0, false)).detach();
     }
     for _ in 0..10_000 {
         if POLLED.load(Ordering::Relaxed) >= tasks {

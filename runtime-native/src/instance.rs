@@ -24,6 +24,8 @@ use crate::timer::{Timer, Timers};
 #[derive(Debug)]
 pub(crate) struct NativeInstance {
     pub(crate) shared: Arc<Shared>,
+    /// What each task block holds to reschedule itself: made once, cloned per spawn.
+    scheduler: runtime_raw::task::SchedulerRef,
     /// The instance itself as the facade sees it, for the threads it starts.
     this: OnceLock<std::sync::Weak<NativeInstance>>,
 }
@@ -42,7 +44,8 @@ pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> +
     timers.set_reactor(reactor.clone());
     let blocking = Pool::new(settings.max_blocking, settings.keep_alive);
     let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers, blocking);
-    let instance = Arc::new(NativeInstance { shared: shared.clone(), this: OnceLock::new() });
+    let scheduler = runtime_raw::task::SchedulerRef::new(shared.clone());
+    let instance = Arc::new(NativeInstance { shared: shared.clone(), scheduler, this: OnceLock::new() });
     let _ = instance.this.set(Arc::downgrade(&instance));
     let as_dyn: Arc<dyn Instance> = instance.clone();
 
@@ -159,7 +162,7 @@ impl Instance for NativeInstance {
         if shared.is_stopped() {
             return Err(SpawnError::shutdown());
         }
-        let task = task.build(TaskDriver::scheduled(shared.clone()));
+        let task = task.build(TaskDriver::scheduled(self.scheduler.clone()));
         if !shared.bind(&task) {
             // Stopped meanwhile: the join handle reports the shutdown.
             task.shutdown();

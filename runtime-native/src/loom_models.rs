@@ -116,7 +116,7 @@ fn wake_racing_with_poll_is_not_lost() {
     loom::model(|| {
         let queue = std::sync::Arc::new(Queue::default());
         let (future, probes) = probe();
-        let (task, mut join) = task::build(future, Driver::scheduled(queue.clone()));
+        let (task, mut join) = task::build(future, Driver::scheduled(task::SchedulerRef::new(queue.clone())));
         queue.schedule(task, Reschedule::Woken);
 
         let waker_slot = probes.waker.clone();
@@ -166,7 +166,7 @@ fn cancel_racing_with_poll_drops_once() {
         let queue = std::sync::Arc::new(Queue::default());
         let (future, probes) = probe();
         probes.go.store(true, SeqCst);
-        let (task, mut join) = task::build(future, Driver::scheduled(queue.clone()));
+        let (task, mut join) = task::build(future, Driver::scheduled(task::SchedulerRef::new(queue.clone())));
         let worker = loom::thread::spawn(move || task.run());
         join.cancel();
         worker.join().unwrap();
@@ -192,7 +192,8 @@ fn join_drop_racing_with_completion() {
         let queue = std::sync::Arc::new(Queue::default());
         let drops = Arc::new(AtomicUsize::new(0));
         let output = Output(drops.clone());
-        let (task, join) = task::build(async move { output }, Driver::scheduled(queue.clone()));
+        let (task, join) =
+            task::build(async move { output }, Driver::scheduled(task::SchedulerRef::new(queue.clone())));
         let worker = loom::thread::spawn(move || task.run());
         drop(join);
         worker.join().unwrap();
@@ -228,6 +229,37 @@ fn inline_cancel_racing_with_poll() {
         let task = poller.join().unwrap();
         // The backend polls again when woken; in any case one more poll settles it.
         assert!(task.poll_inline(&mut cx).is_ready());
+        assert!(matches!(poll_join(&mut join), Poll::Ready(Outcome::Cancelled)));
+        assert_eq!(probes.dropped.load(SeqCst), 1);
+    });
+}
+
+/// Inline mode: a cancel racing with the first poll (the one that stores the waker) is never
+/// lost: either that poll sees it, or the cancel finds the waker and asks for another poll.
+#[test]
+fn inline_cancel_racing_with_first_poll() {
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+    loom::model(|| {
+        let (future, probes) = probe();
+        let (task, mut join) = task::build(future, Driver::inline());
+        let woken = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let poller = loom::thread::spawn(move || {
+            let done = task.poll_inline(&mut Context::from_waker(&waker)).is_ready();
+            (task, waker, done)
+        });
+        join.cancel();
+        let (task, waker, done) = poller.join().unwrap();
+        if !done {
+            // Pending with the cancel in: the cancel must have asked for another poll.
+            assert!(woken.0.load(SeqCst), "a cancel was lost: nobody will poll the task again");
+            assert!(task.poll_inline(&mut Context::from_waker(&waker)).is_ready());
+        }
         assert!(matches!(poll_join(&mut join), Poll::Ready(Outcome::Cancelled)));
         assert_eq!(probes.dropped.load(SeqCst), 1);
     });

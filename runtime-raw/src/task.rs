@@ -18,7 +18,9 @@
 //! | 3 | `CANCELLED` | the join handle asked for the future to be dropped |
 //! | 4 | `JOIN_INTEREST` | a join handle exists and will read the outcome |
 //! | 5 | `JOIN_WAKER` | the join waker slot is published: only the runtime side may read it |
-//! | 6.. | references | one per [`Task`], [`Waker`] and join handle |
+//! | 6 | `DRIVER_WAKER` | inline mode: the backend's waker is stored, never to change again |
+//! | 7-8 | kind | scheduled, inline or blocking: which member of the driver slot is live |
+//! | 9.. | references | one per [`Task`], [`Waker`] and join handle |
 //!
 //! Invariants, each kept by the transitions below:
 //! - The stage is touched only by the thread that set `RUNNING`, or after `COMPLETE` by the one
@@ -49,7 +51,13 @@ const COMPLETE: usize = 1 << 2;
 const CANCELLED: usize = 1 << 3;
 const JOIN_INTEREST: usize = 1 << 4;
 const JOIN_WAKER: usize = 1 << 5;
-const REF_ONE: usize = 1 << 6;
+const DRIVER_WAKER: usize = 1 << 6;
+/// How the block is driven, set at allocation and never changed (see [`Driver`]).
+const KIND_MASK: usize = 0b11 << 7;
+const KIND_SCHEDULED: usize = 0 << 7;
+const KIND_INLINE: usize = 1 << 7;
+const KIND_BLOCKING: usize = 2 << 7;
+const REF_ONE: usize = 1 << 9;
 const REF_MASK: usize = !(REF_ONE - 1);
 /// Past this many references something leaks them in a loop: abort rather than wrap around.
 const MAX_REFS: usize = (isize::MAX as usize) & REF_MASK;
@@ -84,15 +92,34 @@ pub trait Schedule: Send + Sync + 'static {
     fn release(&self, task: &Task);
 }
 
+/// A backend's scheduler, as a task block holds it: one thin pointer (the blocks are many, the
+/// schedulers few). Make it once per instance and clone it per spawn.
+#[derive(Clone)]
+pub struct SchedulerRef(Arc<Arc<dyn Schedule>>);
+
+impl SchedulerRef {
+    /// Wraps `scheduler`.
+    pub fn new(scheduler: Arc<dyn Schedule>) -> SchedulerRef {
+        SchedulerRef(Arc::new(scheduler))
+    }
+}
+
+impl fmt::Debug for SchedulerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SchedulerRef")
+    }
+}
+
 /// How a task block is driven: chosen by the backend when it builds the block.
 pub struct Driver(DriverKind);
 
 enum DriverKind {
     /// The backend queues [`Task`]s and calls [`Task::run`]; wakes go through `Schedule`.
-    Scheduled(Arc<dyn Schedule>),
+    Scheduled(SchedulerRef),
     /// The backend polls the task from inside one of its own tasks with [`Task::poll_inline`],
-    /// under its own waker. The slot keeps that waker so a cancel can ask for one more poll; it
-    /// is accessed only by the thread holding `RUNNING`.
+    /// one poll at a time and under the same waker every time (a backend task's waker). The
+    /// slot keeps that waker so a cancel can ask for one more poll: written once, by the first
+    /// poll that returns `Pending`, before `DRIVER_WAKER` is published; read-only after.
     Inline(UnsafeCell<Option<Waker>>),
     /// A blocking job: polled once, to completion, by a pool thread with
     /// [`Task::poll_inline`]. A cancel before it starts drops it on the spot.
@@ -101,7 +128,7 @@ enum DriverKind {
 
 impl Driver {
     /// Tasks are queued through `scheduler` and run with [`Task::run`].
-    pub fn scheduled(scheduler: Arc<dyn Schedule>) -> Driver {
+    pub fn scheduled(scheduler: SchedulerRef) -> Driver {
         Driver(DriverKind::Scheduled(scheduler))
     }
 
@@ -126,15 +153,72 @@ impl fmt::Debug for Driver {
     }
 }
 
-/// The type-independent start of every task block.
+/// The type-independent start of every task block: 48 bytes on 64-bit targets.
 #[repr(C)]
 struct Header {
     state: AtomicUsize,
     vtable: &'static Vtable,
-    driver: Driver,
+    driver: DriverSlot,
     join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The driver's data; the kind bits of the state word say which member is live (they are set
+/// at allocation and never change). A union rather than an enum saves the tag: every block
+/// pays for it.
+union DriverSlot {
+    scheduled: ManuallyDrop<Scheduled>,
+    /// Inline: the backend task's waker (see `DriverKind::Inline`). Blocking: unused, `None`.
+    inline: ManuallyDrop<UnsafeCell<Option<Waker>>>,
+}
+
+struct Scheduled {
+    scheduler: SchedulerRef,
     /// Free for the backend's bookkeeping (for example a slot in its list of live tasks).
     key: AtomicUsize,
+}
+
+impl Header {
+    fn kind(&self) -> usize {
+        self.state.load(Ordering::Relaxed) & KIND_MASK
+    }
+
+    fn scheduled(&self) -> Option<&Scheduled> {
+        // SAFETY: the kind bits name the live member, and never change.
+        (self.kind() == KIND_SCHEDULED).then(|| unsafe { &*self.driver.scheduled })
+    }
+
+    fn inline_slot(&self) -> Option<&UnsafeCell<Option<Waker>>> {
+        // SAFETY: the kind bits name the live member, and never change.
+        (self.kind() == KIND_INLINE).then(|| unsafe { &*self.driver.inline })
+    }
+}
+
+impl Drop for Header {
+    fn drop(&mut self) {
+        let kind = self.state.load(Ordering::Relaxed) & KIND_MASK;
+        // SAFETY: the kind bits name the live member; it is dropped once, here, with the block.
+        unsafe {
+            if kind == KIND_SCHEDULED {
+                ManuallyDrop::drop(&mut self.driver.scheduled);
+            } else {
+                ManuallyDrop::drop(&mut self.driver.inline);
+            }
+        }
+    }
+}
+
+impl Driver {
+    /// The kind bits and the slot's contents.
+    fn into_slot(self) -> (usize, DriverSlot) {
+        match self.0 {
+            DriverKind::Scheduled(scheduler) => (
+                KIND_SCHEDULED,
+                DriverSlot { scheduled: ManuallyDrop::new(Scheduled { scheduler, key: AtomicUsize::new(0) }) },
+            ),
+            DriverKind::Inline(slot) => (KIND_INLINE, DriverSlot { inline: ManuallyDrop::new(slot) }),
+            DriverKind::Blocking => (KIND_BLOCKING, DriverSlot { inline: ManuallyDrop::new(UnsafeCell::new(None)) }),
+        }
+    }
 }
 
 /// The type-dependent operations on a block, one static table per future type.
@@ -159,7 +243,8 @@ enum Ending {
 
 enum Stage<F: Future> {
     Pending(F),
-    Ready(Result<F::Output, Panic>),
+    /// The panic payload is boxed once more so that the stage stays small (one thin pointer).
+    Ready(Result<F::Output, Box<Panic>>),
     Cancelled,
     Shutdown,
     Taken,
@@ -197,14 +282,14 @@ where
     };
 
     fn allocate(future: F, driver: Driver) -> NonNull<Header> {
+        let (kind, driver) = driver.into_slot();
         let cell = Box::new(Cell {
             header: Header {
                 // One reference for the returned `Task`, one for the join handle.
-                state: AtomicUsize::new((2 * REF_ONE) | SCHEDULED | JOIN_INTEREST),
+                state: AtomicUsize::new((2 * REF_ONE) | SCHEDULED | JOIN_INTEREST | kind),
                 vtable: &Self::VTABLE,
                 driver,
                 join_waker: UnsafeCell::new(None),
-                key: AtomicUsize::new(0),
             },
             stage: UnsafeCell::new(Stage::Pending(future)),
         });
@@ -231,7 +316,7 @@ where
         let result = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(payload),
+            Err(payload) => Err(Box::new(payload)),
         };
         set_stage(stage, Stage::Ready(result));
         Poll::Ready(())
@@ -254,7 +339,7 @@ where
         let stage = unsafe { Self::stage(ptr) };
         let outcome = match std::mem::replace(stage, Stage::Taken) {
             Stage::Ready(Ok(value)) => Outcome::Value(value),
-            Stage::Ready(Err(payload)) => Outcome::Panicked(payload),
+            Stage::Ready(Err(payload)) => Outcome::Panicked(*payload),
             Stage::Cancelled => Outcome::Cancelled,
             Stage::Shutdown => Outcome::Shutdown,
             Stage::Taken => panic!("{POLLED_AFTER_COMPLETION}"),
@@ -349,18 +434,15 @@ impl RawTask {
                 waker.wake_by_ref();
             }
         }
-        if let DriverKind::Scheduled(scheduler) = &self.header().driver.0 {
+        if let Some(scheduled) = self.header().scheduled() {
             // Borrows the caller's reference: no count change.
             let task = ManuallyDrop::new(Task { raw: *self });
-            scheduler.release(&task);
+            scheduled.scheduler.0.release(&task);
         }
     }
 
     fn scheduler(&self) -> Option<&Arc<dyn Schedule>> {
-        match &self.header().driver.0 {
-            DriverKind::Scheduled(scheduler) => Some(scheduler),
-            DriverKind::Inline(_) | DriverKind::Blocking => None,
-        }
+        self.header().scheduled().map(|scheduled| &*scheduled.scheduler.0)
     }
 
     /// Wakes a scheduled-mode task (see the module docs for the transitions).
@@ -487,15 +569,53 @@ impl Task {
         }
     }
 
-    /// Polls the task under the caller's context (inline mode): the backend calls this from the
-    /// `poll` of its own task object. `Ready` once the task has completed.
+    /// Polls the task under the caller's context (inline and blocking modes): the backend calls
+    /// this from the `poll` of its own task object, never from two threads at once, and always
+    /// with that object's waker. `Ready` once the task has completed.
     pub fn poll_inline(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let raw = self.raw;
+        let Some(slot) = raw.header().inline_slot() else {
+            return self.poll_claimed(cx);
+        };
+        // No claim: the backend never polls concurrently, and in this mode a cancel only sets a
+        // bit and wakes us, so the stage is ours alone.
+        let state = raw.state().load(Ordering::Acquire);
+        if state & COMPLETE != 0 {
+            return Poll::Ready(());
+        }
+        if state & CANCELLED != 0 {
+            raw.drop_future_and_complete(Ending::Cancelled);
+            return Poll::Ready(());
+        }
+        // SAFETY: we are the only thread polling this task (the backend's guarantee).
+        if unsafe { (raw.header().vtable.poll)(raw.ptr, cx) }.is_ready() {
+            raw.complete();
+            return Poll::Ready(());
+        }
+        // Only a join handle can cancel: without one (detached) there is nothing to store.
+        if state & (DRIVER_WAKER | JOIN_INTEREST) == JOIN_INTEREST {
+            // SAFETY: before DRIVER_WAKER is published only the poller touches the slot; after it,
+            // nobody writes it again.
+            unsafe { *slot.get() = Some(cx.waker().clone()) };
+            let prev = raw.state().fetch_or(DRIVER_WAKER, Ordering::AcqRel);
+            if prev & CANCELLED != 0 {
+                // Cancelled before the waker was there to wake: drop it now.
+                raw.drop_future_and_complete(Ending::Cancelled);
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    }
+
+    /// `poll_inline` for a blocking job, which a cancel may drop from another thread: the stage
+    /// is claimed with `RUNNING` first.
+    fn poll_claimed(&self, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
         let claimed = loop {
             match raw.try_claim(0) {
                 Ok(state) => break state,
                 Err(state) if state & COMPLETE != 0 => return Poll::Ready(()),
-                // A cancel holds the stage for a few instructions (it clones our waker).
+                // A cancel holds the stage while it drops the job.
                 Err(_) => crate::sync::spin(),
             }
         };
@@ -507,14 +627,6 @@ impl Task {
         if unsafe { (raw.header().vtable.poll)(raw.ptr, cx) }.is_ready() {
             raw.complete();
             return Poll::Ready(());
-        }
-        // Keep the waker only for a task that stays pending: a cancel may need it.
-        if let DriverKind::Inline(slot) = &raw.header().driver.0 {
-            // SAFETY: we still hold RUNNING, which guards the slot.
-            let slot = unsafe { &mut *slot.get() };
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
         }
         let released = raw.state().fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
             if s & CANCELLED != 0 { None } else { Some(s & !RUNNING) }
@@ -544,16 +656,19 @@ impl Task {
         self.raw.state().load(Ordering::Acquire) & COMPLETE != 0
     }
 
-    /// The backend's bookkeeping word (see [`Task::set_key`]); 0 until set.
+    /// The backend's bookkeeping word (see [`Task::set_key`]); 0 until set, and always 0 for
+    /// tasks that are not scheduled-mode.
     pub fn key(&self) -> usize {
-        self.raw.header().key.load(Ordering::Relaxed)
+        self.raw.header().scheduled().map_or(0, |scheduled| scheduled.key.load(Ordering::Relaxed))
     }
 
-    /// Stores a word of the backend's choosing in the block, such as the task's slot in a
-    /// list of live tasks, to be read back with [`Task::key`] (for example in
-    /// [`Schedule::release`]).
+    /// Stores a word of the backend's choosing in a scheduled-mode block, such as the task's
+    /// slot in a list of live tasks, to be read back with [`Task::key`] (for example in
+    /// [`Schedule::release`]). Ignored for other modes.
     pub fn set_key(&self, key: usize) {
-        self.raw.header().key.store(key, Ordering::Relaxed);
+        if let Some(scheduled) = self.raw.header().scheduled() {
+            scheduled.key.store(key, Ordering::Relaxed);
+        }
     }
 
     /// The address of the task block: stable and unique while the task is alive.
@@ -661,25 +776,24 @@ impl<T> JoinHandle<T> {
     /// Await the outcome afterwards: [`Outcome::Cancelled`] unless the task completed first.
     pub fn cancel(&self) {
         let raw = self.raw;
+        if let Some(slot) = raw.header().inline_slot() {
+            // The backend's task drops the future at its next poll: make sure there is one.
+            let prev = raw.state().fetch_or(CANCELLED, Ordering::AcqRel);
+            if prev & (COMPLETE | DRIVER_WAKER) == DRIVER_WAKER {
+                // SAFETY: DRIVER_WAKER is published after the slot was written, and it is never
+                // written again.
+                if let Some(waker) = unsafe { &*slot.get() } {
+                    waker.wake_by_ref();
+                }
+            }
+            // Without a stored waker the task was never pending: its first poll, already
+            // scheduled by the spawn, or the poll now storing the waker, sees CANCELLED.
+            return;
+        }
         loop {
             match raw.try_claim(CANCELLED) {
                 Ok(_) => {
-                    match &raw.header().driver.0 {
-                        DriverKind::Scheduled(_) | DriverKind::Blocking => {
-                            raw.drop_future_and_complete(Ending::Cancelled)
-                        }
-                        DriverKind::Inline(slot) => {
-                            // SAFETY: we hold RUNNING, which guards the slot.
-                            let waker = unsafe { &*slot.get() }.clone();
-                            raw.state().fetch_and(!RUNNING, Ordering::AcqRel);
-                            // The backend's task polls again, sees CANCELLED and drops the
-                            // future there. A task never polled has no waker yet: its first
-                            // poll, already scheduled by the spawn, does the same.
-                            if let Some(waker) = waker {
-                                waker.wake();
-                            }
-                        }
-                    }
+                    raw.drop_future_and_complete(Ending::Cancelled);
                     return;
                 }
                 Err(state) if state & COMPLETE != 0 => return,
@@ -838,5 +952,29 @@ impl<T: Send + 'static> JoinHandle<T> {
         let (task, join) = build(std::future::pending::<T>(), Driver::inline());
         task.shutdown();
         join
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64", not(runtime_loom)))]
+mod tests {
+    use super::*;
+
+    /// Every task pays for the header: keep it at six words.
+    #[test]
+    fn header_is_six_words() {
+        assert_eq!(std::mem::size_of::<Header>(), 48);
+    }
+
+    /// A block for a 16-byte future with a word-sized output fits a 80-byte allocation.
+    #[test]
+    fn small_task_block() {
+        struct Sixteen([u64; 2]);
+        impl Future for Sixteen {
+            type Output = u64;
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u64> {
+                Poll::Ready(self.0[0])
+            }
+        }
+        assert_eq!(std::mem::size_of::<Cell<Sixteen>>(), 72);
     }
 }

@@ -27,7 +27,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -177,14 +177,14 @@ impl Runtime for Configured {
         let (on_start, on_stop) = (instance.clone(), instance.census.clone());
         builder
             .on_thread_start(move || {
-                on_start.census.update(|c| c.threads += 1);
+                on_start.census.add(&on_start.census.threads);
                 let guard = runtime_raw::set_current(on_start.clone());
                 THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
             })
             .on_thread_stop(move || {
                 let guard = THREAD_GUARD.with(|slot| slot.borrow_mut().take());
                 drop(guard);
-                on_stop.update(|c| c.threads -= 1);
+                on_stop.remove(&on_stop.threads);
             });
         let rt = builder.build().unwrap_or_else(|e| panic!("could not start a Tokio runtime: {e}"));
         let _ = instance.handle.set(rt.handle().clone());
@@ -196,33 +196,50 @@ impl Runtime for Configured {
     }
 }
 
-/// Live Tokio threads, running `spawn_blocking` jobs, and live tasks of one instance.
+/// Live Tokio threads, running `spawn_blocking` jobs, and live tasks of one instance: atomics
+/// on the hot path (every spawn counts), a condition variable only once shutdown waits.
 #[derive(Debug, Default)]
 struct Census {
-    counts: std::sync::Mutex<Counts>,
+    threads: AtomicUsize,
+    blocking_jobs: AtomicUsize,
+    tasks: AtomicUsize,
+    dropped: AtomicBool,
+    /// Set when shutdown starts waiting: from then on every change notifies.
+    watched: AtomicBool,
+    lock: std::sync::Mutex<()>,
     changed: std::sync::Condvar,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    threads: usize,
-    blocking_jobs: usize,
-    tasks: usize,
-    dropped: bool,
-}
-
 impl Census {
-    fn update(&self, f: impl FnOnce(&mut Counts)) {
-        f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
-        self.changed.notify_all();
+    fn changed(&self) {
+        if self.watched.load(Ordering::SeqCst) {
+            // Taking the lock orders this notify after the waiter's check.
+            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+            self.changed.notify_all();
+        }
+    }
+
+    fn add(&self, counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::SeqCst);
+        self.changed();
+    }
+
+    fn remove(&self, counter: &AtomicUsize) {
+        counter.fetch_sub(1, Ordering::SeqCst);
+        self.changed();
     }
 
     /// Waits until `done` holds.
-    fn wait(&self, done: impl Fn(&Counts) -> bool) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        while !done(&counts) {
-            counts = self.changed.wait(counts).unwrap_or_else(|e| e.into_inner());
+    fn wait(&self, done: impl Fn(&Census) -> bool) {
+        self.watched.store(true, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !done(self) {
+            guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    fn load(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
     }
 }
 
@@ -237,14 +254,18 @@ fn shut_down(rt: tokio::runtime::Runtime, instance: &Arc<TokioInstance>) {
         // Destructors that look for the current runtime find it, stopped.
         let _current = runtime_raw::set_current(current);
         drop(rt);
-        census.update(|c| c.dropped = true);
+        census.dropped.store(true, Ordering::SeqCst);
+        census.changed();
     });
     let Ok(dropper) = dropper else {
         return;
     };
-    instance.census.wait(|c| c.dropped || (c.tasks == 0 && c.threads == c.blocking_jobs));
-    if instance.census.counts.lock().unwrap_or_else(|e| e.into_inner()).blocking_jobs == 0 {
-        instance.census.wait(|c| c.dropped);
+    let done = |c: &Census| c.dropped.load(Ordering::SeqCst);
+    instance.census.wait(|c| {
+        done(c) || (Census::load(&c.tasks) == 0 && Census::load(&c.threads) == Census::load(&c.blocking_jobs))
+    });
+    if Census::load(&instance.census.blocking_jobs) == 0 {
+        instance.census.wait(done);
         let _ = dropper.join();
     }
 }
@@ -287,7 +308,7 @@ struct TokioTask(Task, Arc<Census>);
 
 impl TokioTask {
     fn new(task: Task, census: Arc<Census>) -> TokioTask {
-        census.update(|c| c.tasks += 1);
+        census.add(&census.tasks);
         TokioTask(task, census)
     }
 }
@@ -304,7 +325,7 @@ impl Drop for TokioTask {
     fn drop(&mut self) {
         // Tokio drops unfinished tasks when it shuts down: so does the block.
         self.0.shutdown();
-        self.1.update(|c| c.tasks -= 1);
+        self.1.remove(&self.1.tasks);
     }
 }
 
@@ -313,10 +334,10 @@ struct BlockingJob(Task, Arc<Census>);
 
 impl BlockingJob {
     fn run(self) {
-        self.1.update(|c| c.blocking_jobs += 1);
+        self.1.add(&self.1.blocking_jobs);
         let _blocking = runtime_raw::enter_blocking();
         let _ = self.0.poll_inline(&mut Context::from_waker(std::task::Waker::noop()));
-        self.1.update(|c| c.blocking_jobs -= 1);
+        self.1.remove(&self.1.blocking_jobs);
     }
 }
 

@@ -42,6 +42,8 @@ use sealed::Sealed;
 /// An address value, converted without blocking.
 #[derive(Debug)]
 pub enum Target {
+    /// One literal address: the common case, kept free of allocation.
+    One(SocketAddr),
     /// Literal addresses.
     Addrs(Vec<SocketAddr>),
     /// A host name to resolve, and its port.
@@ -53,6 +55,7 @@ pub enum Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Target::One(addr) => write!(f, "{addr}"),
             Target::Addrs(addrs) if addrs.len() == 1 => write!(f, "{}", addrs[0]),
             Target::Addrs(addrs) => write!(f, "{addrs:?}"),
             Target::Host(host, port) => write!(f, "{host}:{port}"),
@@ -68,7 +71,7 @@ pub(crate) fn with_addr(err: io::Error, what: &str, addr: &dyn fmt::Display) -> 
 
 impl Target {
     fn one(addr: SocketAddr) -> Target {
-        Target::Addrs(vec![addr])
+        Target::One(addr)
     }
 
     fn host(host: &str, port: u16) -> Target {
@@ -106,6 +109,7 @@ impl Target {
     /// Resolves on the calling thread (for the synchronous `bind`).
     pub(crate) fn resolve_blocking(self) -> io::Result<Vec<SocketAddr>> {
         match self {
+            Target::One(addr) => Ok(vec![addr]),
             Target::Addrs(addrs) if addrs.is_empty() => Err(Target::Addrs(addrs).none()),
             Target::Addrs(addrs) => Ok(addrs),
             Target::Invalid(text) => Err(Target::invalid(&text)),

@@ -12,7 +12,7 @@ use futures::Stream;
 use futures::io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::addr::{Target, ToSocketAddrs, with_addr};
+use super::addr::{ToSocketAddrs, with_addr};
 use super::socket::{self, impl_fd, with_socket};
 use crate::raw;
 
@@ -229,7 +229,6 @@ impl TcpStream {
         let target = addr.target();
         async move {
             let instance = crate::instance("TcpStream::connect");
-            let label = target.to_string();
             let mut last = None;
             for addr in target.resolve(&*instance).await? {
                 match instance.connect_tcp(addr).await {
@@ -237,7 +236,7 @@ impl TcpStream {
                     Err(e) => last = Some(with_addr(e, "could not connect to", &addr)),
                 }
             }
-            Err(last.unwrap_or_else(|| Target::Invalid(label).into_error()))
+            Err(last.expect("resolve returns at least one address or an error"))
         }
     }
 
@@ -326,12 +325,6 @@ impl TcpStream {
     /// The OS's.
     pub fn nodelay(&self) -> io::Result<bool> {
         with_socket(&*self.inner, |s| s.tcp_nodelay())
-    }
-}
-
-impl Target {
-    fn into_error(self) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("{self} has no address"))
     }
 }
 

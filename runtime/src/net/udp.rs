@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::addr::{ToSocketAddrs, with_addr};
+use super::addr::{Target, ToSocketAddrs, with_addr};
 use super::socket::{self, impl_fd, with_socket};
 use crate::raw;
 
@@ -92,12 +92,17 @@ impl UdpSocket {
     /// # Errors
     /// The OS's, naming the address; resolution errors naming the host.
     pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = addr.target();
-        let label = target.to_string();
-        let instance = crate::instance("UdpSocket::send_to");
-        let addrs = target.resolve(&*instance).await?;
-        let addr = addrs[0];
-        self.inner.send_to(buf, addr).await.map_err(|e| with_addr(e, "could not send to", &label))
+        let addr = match addr.target() {
+            // The hot path: a literal address, no allocation, no runtime lookup.
+            Target::One(addr) => addr,
+            target => {
+                let instance = crate::instance("UdpSocket::send_to");
+                let label = target.to_string();
+                let addrs = target.resolve(&*instance).await?;
+                return self.inner.send_to(buf, addrs[0]).await.map_err(|e| with_addr(e, "could not send to", &label));
+            }
+        };
+        self.inner.send_to(buf, addr).await.map_err(|e| with_addr(e, "could not send to", &addr))
     }
 
     /// Receives one datagram into `buf`, returning its length and sender.
