@@ -376,11 +376,19 @@ fn fast_random(n: usize) -> usize {
     })
 }
 
+/// This thread's shard of the task list, assigned round-robin on first use.
+fn thread_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % TASK_SHARDS;
+    }
+    SHARD.try_with(|s| *s).unwrap_or(0)
+}
+
 /// Every task that has not completed, so that shutdown can drop them.
 struct TaskList {
     shards: Box<[Mutex<Shard>]>,
     closed: AtomicBool,
-    next_shard: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -391,11 +399,7 @@ struct Shard {
 
 impl TaskList {
     fn new() -> TaskList {
-        TaskList {
-            shards: (0..TASK_SHARDS).map(|_| Mutex::default()).collect(),
-            closed: AtomicBool::new(false),
-            next_shard: AtomicUsize::new(0),
-        }
+        TaskList { shards: (0..TASK_SHARDS).map(|_| Mutex::default()).collect(), closed: AtomicBool::new(false) }
     }
 
     fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
@@ -403,7 +407,8 @@ impl TaskList {
     }
 
     fn insert(&self, task: &Task) -> bool {
-        let shard_index = self.next_shard.fetch_add(1, Ordering::Relaxed) % TASK_SHARDS;
+        // Each thread inserts into its own shard: spawning threads do not share a lock.
+        let shard_index = thread_shard();
         let mut shard = self.shard(shard_index);
         // Checked under the lock: `close_and_drain` takes every shard's lock after closing.
         if self.closed.load(Ordering::Acquire) {

@@ -196,13 +196,45 @@ impl Runtime for Configured {
     }
 }
 
+/// A counter spread over cache lines, so that threads counting at once (every spawn and every
+/// task drop) do not fight over one line; a shard may go negative, the sum cannot.
+#[derive(Debug, Default)]
+struct ShardedCount {
+    shards: [Padded; SHARDS],
+}
+
+/// Shards of a [`ShardedCount`]: more than the threads that usually count at once.
+const SHARDS: usize = 16;
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(std::sync::atomic::AtomicIsize);
+
+impl ShardedCount {
+    fn shard() -> usize {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        }
+        SHARD.try_with(|s| *s).unwrap_or(0)
+    }
+
+    fn add(&self, n: isize) {
+        self.shards[Self::shard()].0.fetch_add(n, Ordering::SeqCst);
+    }
+
+    fn sum(&self) -> isize {
+        self.shards.iter().map(|s| s.0.load(Ordering::SeqCst)).sum()
+    }
+}
+
 /// Live Tokio threads, running `spawn_blocking` jobs, and live tasks of one instance: atomics
 /// on the hot path (every spawn counts), a condition variable only once shutdown waits.
 #[derive(Debug, Default)]
 struct Census {
     threads: AtomicUsize,
     blocking_jobs: AtomicUsize,
-    tasks: AtomicUsize,
+    tasks: ShardedCount,
     dropped: AtomicBool,
     /// Set when shutdown starts waiting: from then on every change notifies.
     watched: AtomicBool,
@@ -261,9 +293,9 @@ fn shut_down(rt: tokio::runtime::Runtime, instance: &Arc<TokioInstance>) {
         return;
     };
     let done = |c: &Census| c.dropped.load(Ordering::SeqCst);
-    instance.census.wait(|c| {
-        done(c) || (Census::load(&c.tasks) == 0 && Census::load(&c.threads) == Census::load(&c.blocking_jobs))
-    });
+    instance
+        .census
+        .wait(|c| done(c) || (c.tasks.sum() == 0 && Census::load(&c.threads) == Census::load(&c.blocking_jobs)));
     if Census::load(&instance.census.blocking_jobs) == 0 {
         instance.census.wait(done);
         let _ = dropper.join();
@@ -308,7 +340,7 @@ struct TokioTask(Task, Arc<Census>);
 
 impl TokioTask {
     fn new(task: Task, census: Arc<Census>) -> TokioTask {
-        census.add(&census.tasks);
+        census.tasks.add(1);
         TokioTask(task, census)
     }
 }
@@ -325,7 +357,8 @@ impl Drop for TokioTask {
     fn drop(&mut self) {
         // Tokio drops unfinished tasks when it shuts down: so does the block.
         self.0.shutdown();
-        self.1.remove(&self.1.tasks);
+        self.1.tasks.add(-1);
+        self.1.changed();
     }
 }
 
