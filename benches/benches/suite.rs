@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc as fmpsc;
-use runtime_benches::{Exec, Facade, Measured, PlainTokio};
+use runtime_benches::{Exec, Facade, Measured, PlainTokio, Smol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Variant {
@@ -27,9 +27,11 @@ enum Variant {
     Native,
     Tokio,
     TokioCurrentThread,
+    Smol,
 }
 
-const VARIANTS: [Variant; 4] = [Variant::Baseline, Variant::Native, Variant::Tokio, Variant::TokioCurrentThread];
+const VARIANTS: [Variant; 5] =
+    [Variant::Baseline, Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol];
 
 impl Variant {
     fn label(self) -> &'static str {
@@ -38,6 +40,7 @@ impl Variant {
             Variant::Native => "native",
             Variant::Tokio => "facade on Tokio",
             Variant::TokioCurrentThread => "facade on TokioCurrentThread",
+            Variant::Smol => "smol",
         }
     }
 
@@ -47,6 +50,7 @@ impl Variant {
             Variant::Native => "native",
             Variant::Tokio => "tokio",
             Variant::TokioCurrentThread => "tokio-current-thread",
+            Variant::Smol => "smol",
         }
     }
 }
@@ -75,7 +79,7 @@ impl Workload {
             Workload::PingPong => "ping_pong".into(),
             Workload::ChainedSpawn => "chained_spawn".into(),
             Workload::TcpEcho(50) => "tcp_echo".into(),
-            Workload::TcpEcho(n) => format!("tcp_echo_{n}_conns"),
+            Workload::TcpEcho(n) => format!("tcp_echo_{n}_conns_x{}", trips(n)),
             Workload::Timers => "timers_100k".into(),
             Workload::TimerLateness => "timer_lateness_1k".into(),
         }
@@ -112,11 +116,32 @@ async fn run<E: Exec>(exec: E, workload: Workload) -> Sample {
         Workload::YieldMany => measured(runtime_benches::yield_many(exec, 200, 1_000).await),
         Workload::PingPong => measured(runtime_benches::ping_pong(exec, 1_000).await),
         Workload::ChainedSpawn => measured(runtime_benches::chained_spawn(exec, 1_000).await),
-        Workload::TcpEcho(connections) => measured(runtime_benches::tcp_echo(exec, connections, 1_000, 64).await),
+        Workload::TcpEcho(connections) => {
+            measured(runtime_benches::tcp_echo(exec, connections, trips(connections), 64).await)
+        }
         Workload::Timers => measured(runtime_benches::timers(exec, 100_000).await),
         Workload::TimerLateness => {
             let (p50, p99) = runtime_benches::timer_lateness(exec, 1_000).await;
             Sample { ns: p50.as_nanos() as f64, extra: Some(p99.as_nanos() as f64) }
+        }
+    }
+}
+
+/// Round trips per connection: the specified 1,000 for the 50-connection workload, 100 for the
+/// scaling ones (1,000 connections × 1,000 trips would take minutes per sample).
+fn trips(connections: usize) -> usize {
+    if connections == 50 { 1_000 } else { 100 }
+}
+
+/// Raises the soft descriptor limit to the hard one: 1,000 connections need 2,000 descriptors
+/// here (both ends live in this process).
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a valid rlimit for getrlimit to fill; setrlimit gets a valid one back.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
 }
@@ -137,6 +162,7 @@ fn start(variant: Variant) -> (fmpsc::UnboundedSender<Command>, std::thread::Joi
                 .build()
                 .expect("tokio runtime")
                 .block_on(serve(PlainTokio, inbox)),
+            Variant::Smol => smol::block_on(serve(Smol, inbox)),
         })
         .expect("start a benchmark thread");
     (commands, thread)
@@ -158,6 +184,7 @@ fn memory_child(variant: &str) -> ! {
         "tokio-current-thread" => {
             runtime::raw::enter(runtime_tokio::TokioCurrentThread, runtime_benches::memory_usage(Facade, MEMORY_TASKS))
         }
+        "smol" => smol::block_on(runtime_benches::memory_usage(Smol, MEMORY_TASKS)),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -188,6 +215,7 @@ fn main() {
         memory_child(args.get(i + 1).map_or("baseline", String::as_str));
     }
     let full = args.iter().any(|a| a == "--full");
+    raise_fd_limit();
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let samples = if full { 30 } else { 10 };
     let mut workloads = vec![
@@ -285,7 +313,27 @@ fn render(
         took,
         profile()
     );
-    for variant in [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread] {
+    let _ = writeln!(out, "## native vs the better of plain Tokio and smol\n");
+    let _ = writeln!(out, "| name | unit | plain tokio | smol | native | native / better |");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|");
+    for (w, workload) in workloads.iter().enumerate() {
+        let median =
+            |v: Variant| results.get(&(w, v)).map(|s| median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>()).0);
+        if let (Some(t), Some(s), Some(n)) = (median(Variant::Baseline), median(Variant::Smol), median(Variant::Native))
+        {
+            let better = t.min(s);
+            let verdict = if n <= better { "ahead" } else { "behind" };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {t:.0} | {s:.0} | {n:.0} | {:.2} ({verdict}) |",
+                workload.name(),
+                workload.unit(),
+                n / better
+            );
+        }
+    }
+    let _ = writeln!(out);
+    for variant in [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol] {
         let _ = writeln!(out, "## {} vs plain Tokio\n", variant.label());
         let _ = writeln!(
             out,

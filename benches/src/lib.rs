@@ -212,6 +212,120 @@ impl Exec for PlainTokio {
     }
 }
 
+/// smol: an `async-executor` run by [`SMOL_THREADS`] threads, `async-io` for sockets and timers.
+#[derive(Debug, Clone, Copy)]
+pub struct Smol;
+
+/// Threads running smol's executor: as many as the machine has cores, like the others.
+pub fn smol_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The executor behind [`Smol`], started on first use with [`smol_threads`] threads.
+pub fn smol_executor() -> &'static smol::Executor<'static> {
+    static EXECUTOR: std::sync::OnceLock<&'static smol::Executor<'static>> = std::sync::OnceLock::new();
+    EXECUTOR.get_or_init(|| {
+        let executor: &'static smol::Executor<'static> = Box::leak(Box::new(smol::Executor::new()));
+        for i in 0..smol_threads() {
+            std::thread::Builder::new()
+                .name(format!("smol-{i}"))
+                .spawn(move || smol::block_on(executor.run(std::future::pending::<()>())))
+                .expect("start a smol thread");
+        }
+        executor
+    })
+}
+
+/// A smol task that detaches when dropped (smol's own handle cancels), as the others do.
+#[derive(Debug)]
+pub struct SmolJoin<T>(Option<smol::Task<T>>);
+
+impl<T> Future for SmolJoin<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(self.0.as_mut().expect("polled after completion")).poll(cx)
+    }
+}
+
+impl<T> Drop for SmolJoin<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.detach();
+        }
+    }
+}
+
+impl Exec for Smol {
+    type Join<T: Send + 'static> = SmolJoin<T>;
+    type Udp = smol::Async<std::net::UdpSocket>;
+    type Listener = smol::Async<std::net::TcpListener>;
+    type Stream = smol::Async<std::net::TcpStream>;
+
+    fn spawn<F>(self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        SmolJoin(Some(smol_executor().spawn(future)))
+    }
+
+    fn yield_now(self) -> impl Future<Output = ()> + Send {
+        smol::future::yield_now()
+    }
+
+    async fn sleep(self, dur: Duration) {
+        smol::Timer::after(dur).await;
+    }
+
+    fn udp_bind(self) -> Self::Udp {
+        smol::Async::<std::net::UdpSocket>::bind(([127, 0, 0, 1], 0)).expect("bind 127.0.0.1:0")
+    }
+
+    fn udp_addr(socket: &Self::Udp) -> SocketAddr {
+        socket.get_ref().local_addr().expect("local address")
+    }
+
+    fn udp_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.send_to(buf, to)
+    }
+
+    fn udp_recv(socket: &Self::Udp, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        socket.recv(buf)
+    }
+
+    fn listen(self) -> Self::Listener {
+        smol::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).expect("bind 127.0.0.1:0")
+    }
+
+    fn listener_addr(listener: &Self::Listener) -> SocketAddr {
+        listener.get_ref().local_addr().expect("local address")
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
+        let (stream, _) = listener.accept().await?;
+        stream.get_ref().set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn connect(self, addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = smol::Async::<std::net::TcpStream>::connect(addr).await?;
+        stream.get_ref().set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn read<'a>(
+        stream: &'a mut Self::Stream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        futures::AsyncReadExt::read(stream, buf)
+    }
+
+    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        futures::AsyncWriteExt::write_all(stream, buf)
+    }
+}
+
 /// A measurement: the time the workload took and the number of operations it did.
 #[derive(Debug, Clone, Copy)]
 pub struct Measured {

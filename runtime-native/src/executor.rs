@@ -136,8 +136,9 @@ impl Shared {
         }
     }
 
-    /// After a push to a local queue: wake a worker to steal, unless one is already looking.
-    fn notify_for_local_work(&self) {
+    /// After a push to a queue: wake a worker, unless one is already looking for work (it will
+    /// find this: a worker about to park looks at every queue once more).
+    fn notify_unless_searching(&self) {
         if self.searching.load(Ordering::SeqCst) == 0 {
             self.notify_one();
         }
@@ -206,13 +207,11 @@ impl Schedule for Shared {
                 }
             })
             .unwrap_or_else(|_| None);
-        match task {
-            None => self.notify_for_local_work(),
-            Some(task) => {
-                self.injector.push(task);
-                self.notify_one();
-            }
+        if let Some(task) = task {
+            self.injector.push(task);
         }
+        // A searching worker looks at the injector and at every queue before it parks.
+        self.notify_unless_searching();
     }
 
     fn release(&self, task: &Task) {

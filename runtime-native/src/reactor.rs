@@ -346,6 +346,10 @@ impl Driver {
     /// Polls for I/O events for at most `timeout` (`None`: until the next timer or an event),
     /// then wakes the tasks of ready sources and of expired timers.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+        let sleeping = timeout != Some(Duration::ZERO);
+        if sleeping {
+            self.timers.set_sleeping(true);
+        }
         let until_timer = self.timers.until_next();
         let timeout = match (timeout, until_timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -357,6 +361,9 @@ impl Driver {
         {
             // Nothing sensible to do but try again on the next turn.
             std::thread::yield_now();
+        }
+        if sleeping {
+            self.timers.set_sleeping(false);
         }
         self.tick = (self.tick + 1) & (usize::MAX >> TICK_SHIFT);
         for event in self.events.iter() {

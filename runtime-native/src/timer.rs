@@ -102,6 +102,9 @@ pub(crate) struct Timers {
     next_seq: AtomicU64,
     /// Set once the driver exists, to wake it for a new earliest deadline.
     reactor: std::sync::OnceLock<Arc<Reactor>>,
+    /// A worker is about to sleep (or sleeps) in the reactor until a deadline it read: only
+    /// then does a new earliest deadline need a wake-up (a system call).
+    sleeping: AtomicBool,
 }
 
 impl fmt::Debug for Timers {
@@ -117,6 +120,7 @@ impl Timers {
             entries: Mutex::new(BTreeMap::new()),
             next_seq: AtomicU64::new(0),
             reactor: Default::default(),
+            sleeping: AtomicBool::new(false),
         }
     }
 
@@ -130,6 +134,13 @@ impl Timers {
 
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    /// The driver is going to sleep on the deadline `until_next` returns (`true`), or woke.
+    /// Set before reading the deadline: an insert either lands before that read, or sees the
+    /// flag and wakes the driver.
+    pub(crate) fn set_sleeping(&self, sleeping: bool) {
+        self.sleeping.store(sleeping, Ordering::SeqCst);
     }
 
     /// Real time until the earliest deadline; zero if it has passed, `None` without timers
@@ -226,7 +237,10 @@ impl runtime_raw::time::Timer for Timer {
         entries.insert(key, cx.waker().clone());
         drop(entries);
         this.key = Some(key);
-        if earliest && let Some(reactor) = this.timers.reactor.get() {
+        if earliest
+            && this.timers.sleeping.load(Ordering::SeqCst)
+            && let Some(reactor) = this.timers.reactor.get()
+        {
             reactor.wake();
         }
         Poll::Pending
