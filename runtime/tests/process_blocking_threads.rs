@@ -14,7 +14,49 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").expect("/proc/self/task").count()
 }
 
+/// Native threads alive now. The kernel keeps 15 bytes of a thread's name, `runtime-native-`
+/// for workers and blocking threads alike, so blocking threads are these minus the workers.
+fn native_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("runtime-native"))
+        .count()
+}
+
+/// One test, so that the measurements never run at the same time.
 #[test]
+fn blocking_pool_limits() {
+    thousand_jobs_within_the_cap();
+    idle_blocking_threads_exit_after_keep_alive();
+}
+
+fn idle_blocking_threads_exit_after_keep_alive() {
+    let rt = runtime::native::Native::builder()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .blocking_keep_alive(Duration::from_millis(20))
+        .build();
+    runtime::raw::enter(rt, async {
+        let names: Vec<_> = (0..2)
+            .map(|_| runtime::task::spawn_blocking(|| std::thread::current().name().map(str::to_owned)))
+            .collect();
+        for name in names {
+            let name = name.await.unwrap_or_default();
+            assert!(name.starts_with("runtime-native-blocking-"), "{name}");
+        }
+        assert!(native_threads() > 1, "the pool started threads beside the one worker");
+        // Bounded wait for the keep-alive to pass.
+        for _ in 0..200 {
+            if native_threads() == 1 {
+                break;
+            }
+            runtime::time::Delay::new(Duration::from_millis(10)).await;
+        }
+        assert_eq!(native_threads(), 1, "idle blocking threads exit after the keep-alive; the worker stays");
+    });
+}
+
 fn thousand_jobs_within_the_cap() {
     let backends: [(&str, Box<dyn runtime::raw::Runtime>); 2] = [
         (
