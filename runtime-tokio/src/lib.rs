@@ -177,6 +177,7 @@ impl Runtime for Configured {
         let (on_start, on_stop) = (instance.clone(), instance.census.clone());
         builder
             .on_thread_start(move || {
+                on_start.census.add(&on_start.census.started);
                 on_start.census.add(&on_start.census.threads);
                 let guard = runtime_raw::set_current(on_start.clone());
                 THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
@@ -196,46 +197,14 @@ impl Runtime for Configured {
     }
 }
 
-/// A counter spread over cache lines, so that threads counting at once (every spawn and every
-/// task drop) do not fight over one line; a shard may go negative, the sum cannot.
-#[derive(Debug, Default)]
-struct ShardedCount {
-    shards: [Padded; SHARDS],
-}
-
-/// Shards of a [`ShardedCount`]: more than the threads that usually count at once.
-const SHARDS: usize = 16;
-
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Padded(std::sync::atomic::AtomicIsize);
-
-impl ShardedCount {
-    fn shard() -> usize {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-        }
-        SHARD.try_with(|s| *s).unwrap_or(0)
-    }
-
-    fn add(&self, n: isize) {
-        self.shards[Self::shard()].0.fetch_add(n, Ordering::SeqCst);
-    }
-
-    fn sum(&self) -> isize {
-        self.shards.iter().map(|s| s.0.load(Ordering::SeqCst)).sum()
-    }
-}
-
-/// Live Tokio threads, running `spawn_blocking` jobs, and live tasks of one instance: atomics
-/// on the hot path (every spawn counts), a condition variable only once shutdown waits.
+/// Live Tokio threads and running `spawn_blocking` jobs of one instance: atomics, with a
+/// condition variable only once shutdown waits.
 #[derive(Debug, Default)]
 struct Census {
+    /// Threads that ever started (workers start asynchronously after the runtime is built).
+    started: AtomicUsize,
     threads: AtomicUsize,
     blocking_jobs: AtomicUsize,
-    tasks: ShardedCount,
-    dropped: AtomicBool,
     /// Set when shutdown starts waiting: from then on every change notifies.
     watched: AtomicBool,
     lock: std::sync::Mutex<()>,
@@ -277,29 +246,23 @@ impl Census {
 
 /// Stops the runtime: every task is dropped and every worker joined before this returns, but
 /// `spawn_blocking` jobs still running are detached (Tokio's own drop would wait for them).
-fn shut_down(rt: tokio::runtime::Runtime, instance: &Arc<TokioInstance>) {
-    // Dropping the runtime drops every task (our task objects shut their blocks down). It waits
-    // for blocking threads, so it runs on a thread of its own; we wait for what must be done.
-    let current: Arc<dyn Instance> = instance.clone();
-    let census = instance.census.clone();
-    let dropper = std::thread::Builder::new().name("runtime-tokio-shutdown".into()).spawn(move || {
-        // Destructors that look for the current runtime find it, stopped.
-        let _current = runtime_raw::set_current(current);
+fn shut_down(rt: tokio::runtime::Runtime, instance: &TokioInstance) {
+    if Census::load(&instance.census.blocking_jobs) == 0 {
+        // Nothing to detach: Tokio's own drop drops the tasks and joins every thread.
         drop(rt);
-        census.dropped.store(true, Ordering::SeqCst);
-        census.changed();
-    });
-    let Ok(dropper) = dropper else {
         return;
-    };
-    let done = |c: &Census| c.dropped.load(Ordering::SeqCst);
+    }
+    let workers = rt.metrics().num_workers();
+    let workers = if instance.flavor == Flavor::MultiThread { workers } else { 0 };
+    // A job still runs, and Tokio's drop would wait for it. This drops the tasks (a
+    // current-thread runtime on this thread, whose current instance is still set; a multi-thread
+    // one on its workers, before they exit) without waiting for blocking threads.
+    rt.shutdown_timeout(Duration::ZERO);
+    // Then wait for the workers (every one of them started, the last one drops the tasks) and
+    // idle blocking threads to be gone: only threads running a job may remain, detached.
     instance
         .census
-        .wait(|c| done(c) || (c.tasks.sum() == 0 && Census::load(&c.threads) == Census::load(&c.blocking_jobs)));
-    if Census::load(&instance.census.blocking_jobs) == 0 {
-        instance.census.wait(done);
-        let _ = dropper.join();
-    }
+        .wait(|c| Census::load(&c.started) >= workers && Census::load(&c.threads) == Census::load(&c.blocking_jobs));
 }
 
 /// A running Tokio runtime, as the facade sees it.
@@ -336,14 +299,7 @@ impl TokioInstance {
 }
 
 /// Our task block inside a Tokio task.
-struct TokioTask(Task, Arc<Census>);
-
-impl TokioTask {
-    fn new(task: Task, census: Arc<Census>) -> TokioTask {
-        census.tasks.add(1);
-        TokioTask(task, census)
-    }
-}
+struct TokioTask(Task);
 
 impl Future for TokioTask {
     type Output = ();
@@ -357,8 +313,6 @@ impl Drop for TokioTask {
     fn drop(&mut self) {
         // Tokio drops unfinished tasks when it shuts down: so does the block.
         self.0.shutdown();
-        self.1.tasks.add(-1);
-        self.1.changed();
     }
 }
 
@@ -405,7 +359,7 @@ impl Instance for TokioInstance {
             return Err(SpawnError::shutdown());
         }
         let task = task.build(Driver::inline());
-        drop(self.handle().spawn(TokioTask::new(task, self.census.clone())));
+        drop(self.handle().spawn(TokioTask(task)));
         Ok(())
     }
 
