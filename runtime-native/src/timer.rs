@@ -95,10 +95,13 @@ impl Clock {
     }
 }
 
+/// Shards of the deadline map: threads arming timers at once take different locks.
+const SHARDS: usize = 4;
+
 /// The timers of one instance.
 pub(crate) struct Timers {
     pub(crate) clock: Clock,
-    entries: Mutex<BTreeMap<Key, Waker>>,
+    shards: [Mutex<BTreeMap<Key, Waker>>; SHARDS],
     next_seq: AtomicU64,
     /// Set once the driver exists, to wake it for a new earliest deadline.
     reactor: std::sync::OnceLock<Arc<Reactor>>,
@@ -109,7 +112,8 @@ pub(crate) struct Timers {
 
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timers").field("pending", &self.entries().len()).finish()
+        let pending: usize = (0..SHARDS).map(|i| self.shard(i).len()).sum();
+        f.debug_struct("Timers").field("pending", &pending).finish()
     }
 }
 
@@ -117,7 +121,7 @@ impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
             clock: Clock::new(),
-            entries: Mutex::new(BTreeMap::new()),
+            shards: Default::default(),
             next_seq: AtomicU64::new(0),
             reactor: Default::default(),
             sleeping: AtomicBool::new(false),
@@ -128,8 +132,13 @@ impl Timers {
         let _ = self.reactor.set(reactor);
     }
 
-    fn entries(&self) -> MutexGuard<'_, BTreeMap<Key, Waker>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn shard(&self, i: usize) -> MutexGuard<'_, BTreeMap<Key, Waker>> {
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The earliest deadline over every shard.
+    fn earliest(&self) -> Option<Instant> {
+        (0..SHARDS).filter_map(|i| self.shard(i).first_key_value().map(|(key, _)| key.0)).min()
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -149,14 +158,14 @@ impl Timers {
         if self.clock.is_paused() {
             return None;
         }
-        let first = self.entries().first_key_value().map(|(key, _)| key.0)?;
+        let first = self.earliest()?;
         Some(first.saturating_duration_since(self.now()))
     }
 
     /// With the clock paused and nothing else to do: jumps it to the earliest deadline and
     /// fires what is due. `false` when there is no timer.
     pub(crate) fn jump_to_next(&self) -> bool {
-        let Some(first) = self.entries().first_key_value().map(|(key, _)| key.0) else {
+        let Some(first) = self.earliest() else {
             return false;
         };
         self.clock.advance_to(first);
@@ -168,8 +177,8 @@ impl Timers {
     pub(crate) fn fire_expired(&self) {
         let now = self.now();
         let mut woken = Vec::new();
-        {
-            let mut entries = self.entries();
+        for i in 0..SHARDS {
+            let mut entries = self.shard(i);
             while let Some(entry) = entries.first_entry() {
                 if entry.key().0 > now {
                     break;
@@ -182,8 +191,10 @@ impl Timers {
 
     /// Drops every entry (the instance stopped); their tasks are gone too.
     pub(crate) fn clear(&self) {
-        let all = std::mem::take(&mut *self.entries());
-        drop(all);
+        for i in 0..SHARDS {
+            let all = std::mem::take(&mut *self.shard(i));
+            drop(all);
+        }
     }
 }
 
@@ -193,19 +204,30 @@ pub(crate) struct Timer {
     deadline: Instant,
     /// The entry, while one is in the map.
     key: Option<Key>,
+    /// The shard of the map that holds the entry: the arming thread's.
+    shard: usize,
 }
 
 impl Timer {
     pub(crate) fn new(timers: Arc<Timers>, deadline: Instant) -> Timer {
-        Timer { timers, deadline, key: None }
+        Timer { timers, deadline, key: None, shard: thread_shard() }
     }
 
     fn remove(&mut self) {
         if let Some(key) = self.key.take() {
-            let entry = self.timers.entries().remove(&key);
+            let entry = self.timers.shard(self.shard).remove(&key);
             drop(entry);
         }
     }
+}
+
+/// This thread's shard, assigned round-robin on first use.
+fn thread_shard() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.try_with(|s| *s).unwrap_or(0)
 }
 
 impl fmt::Debug for Timer {
@@ -223,7 +245,7 @@ impl runtime_raw::time::Timer for Timer {
             this.remove();
             return Poll::Ready(now);
         }
-        let mut entries = this.timers.entries();
+        let mut entries = this.timers.shard(this.shard);
         if let Some(waker) = this.key.and_then(|key| entries.get_mut(&key)) {
             if !waker.will_wake(cx.waker()) {
                 *waker = cx.waker().clone();
@@ -233,6 +255,8 @@ impl runtime_raw::time::Timer for Timer {
         // Not in the map: first poll, or the driver fired it just as the clock moved back
         // under us (it cannot, with a monotonic clock, but then we simply re-insert).
         let key = (this.deadline, this.timers.next_seq.fetch_add(1, Ordering::Relaxed));
+        // Earliest of this shard: the driver may sleep longer than this deadline only then
+        // (a wake-up when it was not the earliest overall costs one spurious turn).
         let earliest = entries.first_key_value().is_none_or(|(first, _)| key < *first);
         entries.insert(key, cx.waker().clone());
         drop(entries);

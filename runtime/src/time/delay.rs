@@ -87,16 +87,23 @@ impl Future for Delay {
         }
         let this = &mut *self;
         if this.timer.is_none() {
-            let instance = crate::instance("Delay");
-            let Some(deadline) = this.deadline else {
-                return Poll::Pending;
-            };
-            let now = instance.now();
-            if now >= deadline {
-                this.fired = Some(now);
-                return Poll::Ready(now);
+            // No `Arc` clone: the instance is only borrowed for the first poll.
+            let armed = crate::with_instance("Delay", |instance| {
+                let deadline = this.deadline?;
+                let now = instance.now();
+                if now >= deadline {
+                    return Some(Err(now));
+                }
+                Some(Ok(instance.timer(deadline)))
+            });
+            match armed {
+                None => return Poll::Pending,
+                Some(Err(now)) => {
+                    this.fired = Some(now);
+                    return Poll::Ready(now);
+                }
+                Some(Ok(timer)) => this.timer = Some(timer),
             }
-            this.timer = Some(instance.timer(deadline));
         } else if this.deadline.is_none() {
             return Poll::Pending;
         }

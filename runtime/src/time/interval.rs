@@ -57,13 +57,20 @@ impl Stream for Interval {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
         let this = &mut *self;
-        let instance = crate::instance("Interval");
         let Some(next) = this.next else {
+            crate::with_instance("Interval", |_| ());
             return Poll::Pending;
         };
-        if instance.now() < next {
-            let timer = this.timer.get_or_insert_with(|| instance.timer(next));
-            futures::ready!(timer.as_mut().poll_fire(cx));
+        let timer = &mut this.timer;
+        let pending = crate::with_instance("Interval", |instance| {
+            if instance.now() >= next {
+                return false;
+            }
+            let timer = timer.get_or_insert_with(|| instance.timer(next));
+            timer.as_mut().poll_fire(cx).is_pending()
+        });
+        if pending {
+            return Poll::Pending;
         }
         this.next = next.checked_add(this.period);
         if let (Some(timer), Some(following)) = (&mut this.timer, this.next) {
