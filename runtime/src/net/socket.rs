@@ -123,3 +123,130 @@ macro_rules! tokio_io {
 
 #[cfg(feature = "tokio-io")]
 pub(crate) use tokio_io;
+
+/// futures-io's `AsyncRead`/`AsyncWrite` on a stream type whose `inner` is a
+/// `raw::net::Stream`, and on its reference.
+macro_rules! stream_io {
+    ($($ty:ty),*) => {$(
+        impl futures::io::AsyncRead for $ty {
+            fn poll_read(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut [u8]) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        impl futures::io::AsyncWrite for $ty {
+            fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered here.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::net::socket::with_socket(&*self.inner, |s| {
+                    s.shutdown(std::net::Shutdown::Write)
+                }))
+            }
+        }
+    )*};
+}
+
+pub(crate) use stream_io;
+
+/// `OwnedReadHalf`/`OwnedWriteHalf` for a stream type, in the module that invokes it.
+macro_rules! owned_halves {
+    ($stream:ident, $split:literal) => {
+        #[doc = concat!("The reading half of a [`", $split, "`].")]
+        #[derive(Debug)]
+        pub struct OwnedReadHalf {
+            stream: std::sync::Arc<$stream>,
+        }
+
+        #[doc = concat!("The writing half of a [`", $split, "`]; dropping it shuts the write direction down.")]
+        #[derive(Debug)]
+        pub struct OwnedWriteHalf {
+            stream: std::sync::Arc<$stream>,
+        }
+
+        impl AsRef<$stream> for OwnedReadHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.stream
+            }
+        }
+
+        impl AsRef<$stream> for OwnedWriteHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.stream
+            }
+        }
+
+        impl futures::io::AsyncRead for OwnedReadHalf {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.stream.inner.poll_read(cx, buf)
+            }
+        }
+
+        impl futures::io::AsyncWrite for OwnedWriteHalf {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.stream.inner.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.stream.inner.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.stream.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl Drop for OwnedWriteHalf {
+            fn drop(&mut self) {
+                // The peer sees end of stream, as with Tokio's owned halves; a closed socket is fine.
+                let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            }
+        }
+    };
+}
+
+pub(crate) use owned_halves;

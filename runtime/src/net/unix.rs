@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use futures::io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::socket::{impl_fd, with_socket};
@@ -277,101 +276,12 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-macro_rules! unix_stream_io {
-    ($($ty:ty),*) => {$(
-        impl AsyncRead for $ty {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                self.inner.poll_read(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.inner.poll_read_vectored(cx, bufs)
-            }
-        }
-
-        impl AsyncWrite for $ty {
-            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                self.inner.poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                self.inner.poll_write_vectored(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(with_socket(&*self.inner, |s| s.shutdown(Shutdown::Write)))
-            }
-        }
-    )*};
-}
-
-unix_stream_io!(UnixStream, &UnixStream);
+super::socket::stream_io!(UnixStream, &UnixStream);
 
 #[cfg(feature = "tokio-io")]
 super::socket::tokio_io!(UnixStream);
 
-/// The reading half of a [`UnixStream::into_split`].
-#[derive(Debug)]
-pub struct OwnedReadHalf {
-    stream: Arc<UnixStream>,
-}
-
-/// The writing half of a [`UnixStream::into_split`]; dropping it shuts the write direction
-/// down.
-#[derive(Debug)]
-pub struct OwnedWriteHalf {
-    stream: Arc<UnixStream>,
-}
-
-impl AsRef<UnixStream> for OwnedReadHalf {
-    fn as_ref(&self) -> &UnixStream {
-        &self.stream
-    }
-}
-
-impl AsRef<UnixStream> for OwnedWriteHalf {
-    fn as_ref(&self) -> &UnixStream {
-        &self.stream
-    }
-}
-
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.stream.inner.poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.stream.inner.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.stream.shutdown(Shutdown::Write))
-    }
-}
-
-impl Drop for OwnedWriteHalf {
-    fn drop(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
-    }
-}
+super::socket::owned_halves!(UnixStream, "UnixStream::into_split");
 
 /// A Unix datagram socket. Every operation takes `&self`; any number of tasks may await them
 /// on one socket at once.
