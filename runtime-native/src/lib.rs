@@ -102,6 +102,12 @@ pub struct Builder {
 impl Builder {
     /// Number of worker threads (default: `RUNTIME_NATIVE_THREADS`, else one per core).
     ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_native::Native::builder().worker_threads(2).build();
+    /// assert_eq!(runtime::raw::enter(rt, async { 1 }), 1);
+    /// ```
+    ///
     /// # Panics
     /// `build` panics when `n` is 0.
     pub fn worker_threads(mut self, n: usize) -> Builder {
@@ -111,6 +117,13 @@ impl Builder {
 
     /// Cap of the blocking pool (default: `RUNTIME_NATIVE_BLOCKING_THREADS`, else 512).
     ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_native::Native::builder().max_blocking_threads(4).build();
+    /// let n = runtime::raw::enter(rt, async { runtime::task::spawn_blocking(|| 2).await });
+    /// assert_eq!(n, 2);
+    /// ```
+    ///
     /// # Panics
     /// `build` panics when `n` is 0.
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
@@ -119,12 +132,24 @@ impl Builder {
     }
 
     /// How long an idle blocking thread waits for work before it exits (default: 10 s).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_native::Native::builder().blocking_keep_alive(std::time::Duration::from_secs(1)).build();
+    /// assert_eq!(runtime::raw::enter(rt, async { 3 }), 3);
+    /// ```
     pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
         self.blocking_keep_alive = Some(d);
         self
     }
 
     /// The configured backend, usable wherever [`Native`] is.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_native::Native::builder().build();
+    /// assert_eq!(runtime::raw::enter(rt.clone(), async { 4 }), 4);
+    /// ```
     ///
     /// # Panics
     /// When a thread count is 0.

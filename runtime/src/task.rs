@@ -129,6 +129,16 @@ const CANCELLED_AWAITED: &str = "a cancelled task's `JoinHandle` was awaited";
 /// Awaiting it gives the task's output; if the task panicked, the panic resumes in the awaiter
 /// with its original payload. Dropping it detaches the task, which runs on.
 ///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// let handle: runtime::task::JoinHandle<u8> = runtime::spawn(async { 7 });
+/// assert_eq!(handle.await, 7);
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # Panics
 /// Awaiting it panics when its task was dropped by its runtime's shutdown before finishing.
 pub struct JoinHandle<T> {
@@ -246,6 +256,16 @@ pub struct Spawner {
 impl Spawner {
     /// A spawner for the runtime running on this thread.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let spawner = runtime::task::Spawner::current();
+    /// assert_eq!(spawner.spawn(async { 1 }).unwrap().await, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Panics
     /// When no runtime is running on this thread.
     pub fn current() -> Spawner {
@@ -253,6 +273,17 @@ impl Spawner {
     }
 
     /// Spawns a task on this spawner's instance.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let spawner = runtime::task::Spawner::current();
+    /// let handle = std::thread::spawn(move || spawner.spawn(async { "from a thread" })).join().unwrap();
+    /// assert_eq!(handle.unwrap().await, "from a thread");
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`SpawnError::shutdown`] once the instance has stopped.

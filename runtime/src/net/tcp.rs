@@ -46,6 +46,16 @@ impl TcpListener {
     /// Port 0 picks a free port; [`local_addr`](Self::local_addr) tells which. A host name is
     /// resolved on the calling thread, like `std::net::TcpListener::bind`.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert_ne!(listener.local_addr()?.port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's error (for example `AddrInUse`) for the last address tried, naming it; an
     /// `InvalidInput` error for a malformed address.
@@ -71,6 +81,16 @@ impl TcpListener {
 
     /// The address this listener is bound to.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// println!("listening on {}", listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -78,6 +98,17 @@ impl TcpListener {
     }
 
     /// Wraps a listener made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let listener = runtime::net::TcpListener::from_std(listener)?;
+    /// assert!(listener.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
@@ -92,6 +123,17 @@ impl TcpListener {
 
     /// Gives the socket back as a std listener, left in non-blocking mode (as Tokio does).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let listener: std::net::TcpListener = listener.into_std()?;
+    /// assert!(listener.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
@@ -101,6 +143,18 @@ impl TcpListener {
     /// Waits for a connection and returns it with the peer's address.
     ///
     /// Any number of tasks may await `accept` on one listener at once.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let client = runtime::spawn(runtime::net::TcpStream::connect(listener.local_addr()?));
+    /// let (_stream, peer) = listener.accept().await?;
+    /// assert_eq!(peer, client.await?.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, for example when the descriptor limit is reached; the listener stays usable.
@@ -157,6 +211,17 @@ impl fmt::Debug for TcpListener {
 }
 
 /// The stream returned by [`TcpListener::incoming`].
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+/// let incoming: runtime::net::Incoming<'_> = listener.incoming();
+/// drop(incoming);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
@@ -218,6 +283,17 @@ impl TcpStream {
     ///
     /// Host names are resolved without blocking the runtime's workers.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The last address's error (for example `ConnectionRefused`), naming it; resolution errors
     /// naming the host.
@@ -241,6 +317,17 @@ impl TcpStream {
 
     /// This end's address.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.local_addr()?.ip(), std::net::Ipv4Addr::LOCALHOST);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -248,6 +335,17 @@ impl TcpStream {
     }
 
     /// The peer's address.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's (`NotConnected` once the peer is gone on some systems).
@@ -259,6 +357,17 @@ impl TcpStream {
     ///
     /// A reader waiting on this stream then sees end of stream; a writer gets an error.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// stream.shutdown(std::net::Shutdown::Write)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's, for example `NotConnected`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -266,6 +375,18 @@ impl TcpStream {
     }
 
     /// Wraps a connected stream made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let stream = runtime::net::TcpStream::from_std(stream)?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
@@ -279,6 +400,18 @@ impl TcpStream {
     }
 
     /// Gives the socket back as a std stream, left in non-blocking mode (as Tokio does).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let stream: std::net::TcpStream = stream.into_std()?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
@@ -312,6 +445,18 @@ impl TcpStream {
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// stream.set_nodelay(true)?;
+    /// assert!(stream.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
@@ -319,6 +464,18 @@ impl TcpStream {
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let listener = runtime::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// stream.set_nodelay(false)?;
+    /// assert!(!stream.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.

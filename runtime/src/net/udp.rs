@@ -35,6 +35,16 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds a socket to the first of `addr`'s addresses that accepts it.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_ne!(socket.local_addr()?.port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's error for the last address tried (for example `AddrInUse`), naming it.
     ///
@@ -60,6 +70,16 @@ impl UdpSocket {
 
     /// The address this socket is bound to.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// println!("bound to {}", socket.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -67,6 +87,17 @@ impl UdpSocket {
     }
 
     /// Wraps a socket made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let socket = runtime::net::UdpSocket::from_std(socket)?;
+    /// assert!(socket.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
@@ -81,6 +112,17 @@ impl UdpSocket {
 
     /// Gives the socket back as a std socket, left in non-blocking mode (as Tokio does).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let socket: std::net::UdpSocket = socket.into_std()?;
+    /// assert!(socket.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
@@ -88,6 +130,17 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to `addr` (its first address), returning the bytes sent.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert_eq!(a.send_to(b"hi", b.local_addr()?).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, naming the address; resolution errors naming the host.
@@ -107,6 +160,20 @@ impl UdpSocket {
 
     /// Receives one datagram into `buf`, returning its length and sender.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.send_to(b"hi", b.local_addr()?).await?;
+    /// let mut buf = [0; 8];
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"hi"[..], a.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     ///
@@ -118,6 +185,20 @@ impl UdpSocket {
 
     /// Like [`recv_from`](Self::recv_from), leaving the datagram queued.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.send_to(b"hi", b.local_addr()?).await?;
+    /// let mut buf = [0; 8];
+    /// let (n, _) = b.peek_from(&mut buf).await?;
+    /// assert_eq!(b.recv_from(&mut buf).await?.0, n);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -126,6 +207,18 @@ impl UdpSocket {
 
     /// Sets the default destination of [`send`](Self::send) and the only source
     /// [`recv`](Self::recv) accepts, trying each of `addr`'s addresses in turn.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.connect(b.local_addr()?).await?;
+    /// a.send(b"hi").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, naming the address.
@@ -144,6 +237,18 @@ impl UdpSocket {
 
     /// Sends `buf` to the connected peer.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.connect(b.local_addr()?).await?;
+    /// assert_eq!(a.send(b"hi").await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's; `NotConnected` before [`connect`](Self::connect).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
@@ -151,6 +256,21 @@ impl UdpSocket {
     }
 
     /// Receives one datagram from the connected peer.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let a = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.connect(b.local_addr()?).await?;
+    /// b.connect(a.local_addr()?).await?;
+    /// a.send(b"hi").await?;
+    /// let mut buf = [0; 8];
+    /// assert_eq!(b.recv(&mut buf).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's (for example `ConnectionRefused` after an ICMP port unreachable).
@@ -160,6 +280,16 @@ impl UdpSocket {
 
     /// Whether `SO_BROADCAST` is set.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(!socket.broadcast()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn broadcast(&self) -> io::Result<bool> {
@@ -167,6 +297,17 @@ impl UdpSocket {
     }
 
     /// Sets `SO_BROADCAST`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// socket.set_broadcast(true)?;
+    /// assert!(socket.broadcast()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -176,6 +317,16 @@ impl UdpSocket {
 
     /// The `IP_TTL` of outgoing datagrams.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// assert!(socket.ttl()? > 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn ttl(&self) -> io::Result<u32> {
@@ -183,6 +334,17 @@ impl UdpSocket {
     }
 
     /// Sets `IP_TTL`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// socket.set_ttl(42)?;
+    /// assert_eq!(socket.ttl()?, 42);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -192,6 +354,16 @@ impl UdpSocket {
 
     /// Whether IPv4 multicast datagrams loop back to this host.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let _looping: bool = socket.multicast_loop_v4()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
@@ -199,6 +371,17 @@ impl UdpSocket {
     }
 
     /// Sets `IP_MULTICAST_LOOP`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// socket.set_multicast_loop_v4(false)?;
+    /// assert!(!socket.multicast_loop_v4()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -208,6 +391,17 @@ impl UdpSocket {
 
     /// Whether IPv6 multicast datagrams loop back to this host.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// if let Ok(socket) = runtime::net::UdpSocket::bind("[::1]:0") {
+    ///     let _looping: bool = socket.multicast_loop_v6()?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn multicast_loop_v6(&self) -> io::Result<bool> {
@@ -215,6 +409,18 @@ impl UdpSocket {
     }
 
     /// Sets `IPV6_MULTICAST_LOOP`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// if let Ok(socket) = runtime::net::UdpSocket::bind("[::1]:0") {
+    ///     socket.set_multicast_loop_v6(false)?;
+    ///     assert!(!socket.multicast_loop_v6()?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -224,6 +430,16 @@ impl UdpSocket {
 
     /// The `IP_MULTICAST_TTL` of outgoing multicast datagrams.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let _ttl: u32 = socket.multicast_ttl_v4()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
@@ -231,6 +447,17 @@ impl UdpSocket {
     }
 
     /// Sets `IP_MULTICAST_TTL`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// socket.set_multicast_ttl_v4(3)?;
+    /// assert_eq!(socket.multicast_ttl_v4()?, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -240,6 +467,21 @@ impl UdpSocket {
 
     /// Joins the IPv4 multicast group `multiaddr` on the interface with address `interface`.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// use std::net::Ipv4Addr;
+    /// let group = Ipv4Addr::new(239, 255, 0, 1);
+    /// // Fails on hosts without a multicast route, hence no `?`.
+    /// if socket.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST).is_ok() {
+    ///     socket.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST)?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
@@ -247,6 +489,19 @@ impl UdpSocket {
     }
 
     /// Leaves an IPv4 multicast group.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let socket = runtime::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// use std::net::Ipv4Addr;
+    /// let group = Ipv4Addr::new(239, 255, 0, 2);
+    /// let _ = socket.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST);
+    /// let _ = socket.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -256,6 +511,20 @@ impl UdpSocket {
 
     /// Joins the IPv6 multicast group `multiaddr` on interface index `interface` (0: any).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// if let Ok(socket) = runtime::net::UdpSocket::bind("[::1]:0") {
+    ///     let group: std::net::Ipv6Addr = "ff02::1:3".parse().unwrap();
+    ///     if socket.join_multicast_v6(&group, 0).is_ok() {
+    ///         socket.leave_multicast_v6(&group, 0)?;
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
@@ -263,6 +532,19 @@ impl UdpSocket {
     }
 
     /// Leaves an IPv6 multicast group.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// if let Ok(socket) = runtime::net::UdpSocket::bind("[::1]:0") {
+    ///     let group: std::net::Ipv6Addr = "ff02::1:4".parse().unwrap();
+    ///     let _ = socket.join_multicast_v6(&group, 0);
+    ///     let _ = socket.leave_multicast_v6(&group, 0);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.

@@ -66,6 +66,19 @@ pub struct UnixListener {
 impl UnixListener {
     /// Binds a listener to `path` (creating the socket file, or an abstract name on Linux).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's, naming the path: `AddrInUse` when the path exists.
     ///
@@ -87,6 +100,20 @@ impl UnixListener {
 
     /// Wraps a listener made elsewhere; a blocking one is switched to non-blocking.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    /// let listener = runtime::net::unix::UnixListener::from_std(listener)?;
+    /// assert!(listener.local_addr().is_ok());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
     ///
@@ -100,6 +127,20 @@ impl UnixListener {
 
     /// Gives the socket back as a std listener, left in non-blocking mode.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// let listener: std::os::unix::net::UnixListener = listener.into_std()?;
+    /// assert!(listener.local_addr().is_ok());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
@@ -108,6 +149,19 @@ impl UnixListener {
 
     /// The address this listener is bound to.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// println!("listening on {:?}", listener.local_addr()?);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -115,6 +169,21 @@ impl UnixListener {
     }
 
     /// Waits for a connection. Any number of tasks may await it at once.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// let client = runtime::spawn(runtime::net::unix::UnixStream::connect(path.clone()));
+    /// let (_stream, _peer) = listener.accept().await?;
+    /// client.await?;
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's; the listener stays usable.
@@ -130,6 +199,22 @@ impl UnixListener {
     }
 
     /// A never-ending stream of accepted connections.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// use futures::StreamExt;
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// let _client = runtime::net::unix::UnixStream::connect(&path).await?;
+    /// let stream = listener.incoming().next().await.expect("never ends")?;
+    /// assert!(stream.peer_addr().is_ok());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self, accept: None }
     }
@@ -146,6 +231,20 @@ impl fmt::Debug for UnixListener {
 }
 
 /// The stream returned by [`UnixListener::incoming`].
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+/// # let _ = std::fs::remove_file(&path);
+/// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+/// let incoming: runtime::net::unix::Incoming<'_> = listener.incoming();
+/// drop(incoming);
+/// # std::fs::remove_file(&path)?;
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {
     listener: &'a UnixListener,
@@ -172,12 +271,41 @@ impl fmt::Debug for Incoming<'_> {
 
 /// A connected Unix stream, with futures-io's `AsyncRead`/`AsyncWrite` on it and on
 /// `&UnixStream`.
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// use futures::prelude::*;
+/// let (mut a, mut b) = runtime::net::unix::UnixStream::pair()?;
+/// a.write_all(b"ping").await?;
+/// let mut buf = [0; 4];
+/// b.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # Ok(())
+/// # }
+/// ```
 pub struct UnixStream {
     inner: Box<dyn raw::net::unix::UnixStream>,
 }
 
 impl UnixStream {
     /// Connects to the socket at `path` (a leading `'\0'`: a Linux abstract name).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let listener = runtime::net::unix::UnixListener::bind(&path)?;
+    /// let stream = runtime::net::unix::UnixStream::connect(&path).await?;
+    /// assert_eq!(stream.peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// # drop(listener);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, naming the path: `NotFound` when nothing is there, `ConnectionRefused` when
@@ -203,6 +331,16 @@ impl UnixStream {
 
     /// A pair of connected streams.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, b) = runtime::net::unix::UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed() && b.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     ///
@@ -214,6 +352,17 @@ impl UnixStream {
     }
 
     /// Wraps a stream made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let a = runtime::net::unix::UnixStream::from_std(a)?;
+    /// assert!(a.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
@@ -228,6 +377,17 @@ impl UnixStream {
 
     /// Gives the socket back as a std stream, left in non-blocking mode.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// let a: std::os::unix::net::UnixStream = a.into_std()?;
+    /// assert!(a.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
@@ -235,6 +395,16 @@ impl UnixStream {
     }
 
     /// This end's address.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// assert!(a.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -244,6 +414,16 @@ impl UnixStream {
 
     /// The peer's address.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -251,6 +431,18 @@ impl UnixStream {
     }
 
     /// Shuts down the read half, the write half, or both.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use futures::prelude::*;
+    /// let (a, mut b) = runtime::net::unix::UnixStream::pair()?;
+    /// a.shutdown(std::net::Shutdown::Write)?;
+    /// assert_eq!(b.read(&mut [0; 4]).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -260,6 +452,21 @@ impl UnixStream {
 
     /// Splits the stream into halves that can move to different tasks. Dropping the writing
     /// half shuts the write direction down.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use futures::prelude::*;
+    /// let (a, mut b) = runtime::net::unix::UnixStream::pair()?;
+    /// let (_reader, mut writer) = a.into_split();
+    /// runtime::spawn(async move { writer.write_all(b"half").await }).await?;
+    /// let mut buf = [0; 4];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"half");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let stream = Arc::new(self);
         (OwnedReadHalf { stream: stream.clone() }, OwnedWriteHalf { stream })
@@ -306,6 +513,19 @@ pub struct UnixDatagram {
 impl UnixDatagram {
     /// Binds a socket to `path` (a leading `'\0'`: a Linux abstract name).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let socket = runtime::net::unix::UnixDatagram::bind(&path)?;
+    /// assert_eq!(socket.local_addr()?.as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's, naming the path: `AddrInUse` when the path exists.
     ///
@@ -323,6 +543,16 @@ impl UnixDatagram {
 
     /// A socket bound to no address (it can send, and receive replies to an autobound name).
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = runtime::net::unix::UnixDatagram::unbound()?;
+    /// assert!(socket.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     ///
@@ -333,6 +563,17 @@ impl UnixDatagram {
     }
 
     /// A pair of connected sockets.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, b) = runtime::net::unix::UnixDatagram::pair()?;
+    /// a.send(b"x").await?;
+    /// assert_eq!(b.recv(&mut [0; 4]).await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.
@@ -345,6 +586,17 @@ impl UnixDatagram {
     }
 
     /// Wraps a socket made elsewhere; a blocking one is switched to non-blocking.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = std::os::unix::net::UnixDatagram::unbound()?;
+    /// let socket = runtime::net::unix::UnixDatagram::from_std(socket)?;
+    /// assert!(socket.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, or the backend's if it cannot register the socket.
@@ -359,6 +611,17 @@ impl UnixDatagram {
 
     /// Gives the socket back as a std socket, left in non-blocking mode.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = runtime::net::unix::UnixDatagram::unbound()?;
+    /// let socket: std::os::unix::net::UnixDatagram = socket.into_std()?;
+    /// assert!(socket.local_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The backend's, if it cannot deregister the socket.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
@@ -366,6 +629,21 @@ impl UnixDatagram {
     }
 
     /// Sends one datagram to the socket at `path`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let target = runtime::net::unix::UnixDatagram::bind(&path)?;
+    /// let sender = runtime::net::unix::UnixDatagram::unbound()?;
+    /// assert_eq!(sender.send_to(b"hi", &path).await?, 2);
+    /// # drop(target);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, naming the path.
@@ -376,6 +654,22 @@ impl UnixDatagram {
 
     /// Receives one datagram, returning its length and sender.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let target = runtime::net::unix::UnixDatagram::bind(&path)?;
+    /// runtime::net::unix::UnixDatagram::unbound()?.send_to(b"hi", &path).await?;
+    /// let mut buf = [0; 8];
+    /// let (n, _from) = target.recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -383,6 +677,16 @@ impl UnixDatagram {
     }
 
     /// Sends one datagram to the connected peer.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixDatagram::pair()?;
+    /// assert_eq!(a.send(b"hi").await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's; `NotConnected` before [`connect`](Self::connect).
@@ -392,6 +696,17 @@ impl UnixDatagram {
 
     /// Receives one datagram from the connected peer.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, b) = runtime::net::unix::UnixDatagram::pair()?;
+    /// a.send(b"hi").await?;
+    /// assert_eq!(b.recv(&mut [0; 8]).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -400,6 +715,22 @@ impl UnixDatagram {
 
     /// Sets the default destination of [`send`](Self::send) and the only source
     /// [`recv`](Self::recv) accepts.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let path = std::env::temp_dir().join(format!("runtime-doc-{}-{}.sock", std::process::id(), line!()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let target = runtime::net::unix::UnixDatagram::bind(&path)?;
+    /// let sender = runtime::net::unix::UnixDatagram::unbound()?;
+    /// sender.connect(&path)?;
+    /// sender.send(b"hi").await?;
+    /// assert_eq!(target.recv(&mut [0; 8]).await?, 2);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's, naming the path.
@@ -411,6 +742,16 @@ impl UnixDatagram {
 
     /// This socket's address.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let socket = runtime::net::unix::UnixDatagram::unbound()?;
+    /// assert!(socket.local_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -419,6 +760,16 @@ impl UnixDatagram {
 
     /// The connected peer's address.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixDatagram::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The OS's (`NotConnected` before [`connect`](Self::connect)).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -426,6 +777,16 @@ impl UnixDatagram {
     }
 
     /// Shuts down the read half, the write half, or both.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (a, _b) = runtime::net::unix::UnixDatagram::pair()?;
+    /// a.shutdown(std::net::Shutdown::Write)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// The OS's.

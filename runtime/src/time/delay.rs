@@ -40,11 +40,32 @@ pub struct Delay {
 
 impl Delay {
     /// A delay that fires `dur` after [`now()`](super::now).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let start = runtime::time::now();
+    /// let fired = runtime::time::Delay::new(std::time::Duration::from_millis(1)).await;
+    /// assert!(fired >= start + std::time::Duration::from_millis(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(dur: Duration) -> Delay {
         Delay { deadline: super::now().checked_add(dur), timer: None, fired: None }
     }
 
     /// A delay that fires at `at`; at once if `at` has passed.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let deadline = runtime::time::now() + std::time::Duration::from_millis(1);
+    /// assert!(runtime::time::Delay::new_at(deadline).await >= deadline);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_at(at: Instant) -> Delay {
         Delay { deadline: Some(at), timer: None, fired: None }
     }
@@ -73,6 +94,16 @@ impl Delay {
     }
 
     /// The deadline; `None` when it never fires.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let delay = runtime::time::Delay::new(std::time::Duration::MAX);
+    /// assert_eq!(delay.deadline(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }

@@ -13,6 +13,17 @@ use pin_project_lite::pin_project;
 use super::{Delay, Elapsed};
 
 /// Timeouts for any future.
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// use runtime::time::FutureExt as _;
+/// let on_time = async { 1 }.timeout(std::time::Duration::from_secs(1)).await?;
+/// assert_eq!(on_time, 1);
+/// # Ok(())
+/// # }
+/// ```
 pub trait FutureExt: Future + Sized {
     /// Fails with `TimedOut` (carrying [`Elapsed`]) unless the future completes within `dur`.
     ///
@@ -43,6 +54,17 @@ impl<F: Future> FutureExt for F {}
 
 pin_project! {
     /// The future returned by [`FutureExt::timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::time::FutureExt as _;
+    /// let timeout: runtime::time::Timeout<_> = futures::future::pending::<()>().timeout(std::time::Duration::from_millis(1));
+    /// assert!(timeout.await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Timeout<F> {
@@ -65,6 +87,18 @@ impl<F: Future> Future for Timeout<F> {
 }
 
 /// Timeouts for any stream.
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// use futures::StreamExt as _;
+/// use runtime::time::StreamExt as _;
+/// let mut items = futures::stream::iter([1, 2]).timeout(std::time::Duration::from_secs(1));
+/// assert_eq!(items.next().await.unwrap()?, 1);
+/// # Ok(())
+/// # }
+/// ```
 pub trait StreamExt: Stream + Sized {
     /// Yields `Err(TimedOut)` each time the next item takes longer than `dur`; the stream goes
     /// on, each item wrapped in `Ok`.
@@ -90,6 +124,18 @@ impl<S: Stream> StreamExt for S {}
 
 pin_project! {
     /// The stream returned by [`StreamExt::timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use futures::StreamExt as _;
+    /// use runtime::time::StreamExt as _;
+    /// let mut items: runtime::time::TimeoutStream<_> = futures::stream::pending::<()>().timeout(std::time::Duration::from_millis(1));
+    /// assert!(items.next().await.unwrap().is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[derive(Debug)]
     #[must_use = "streams do nothing unless polled"]
     pub struct TimeoutStream<S> {
@@ -118,6 +164,17 @@ impl<S: Stream> Stream for TimeoutStream<S> {
 }
 
 /// Timeouts for any reader.
+///
+/// # Examples
+/// ```
+/// # #[runtime::main]
+/// # async fn main() -> std::io::Result<()> {
+/// use runtime::time::AsyncReadExt as _;
+/// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+/// let _reader = a.timeout(std::time::Duration::from_secs(1));
+/// # Ok(())
+/// # }
+/// ```
 pub trait AsyncReadExt: AsyncRead + Sized {
     /// Each read call that waits longer than `dur` fails with `TimedOut`; every call starts
     /// its own clock and the reader stays usable. Writes pass through untouched.
@@ -147,6 +204,20 @@ impl<R: AsyncRead> AsyncReadExt for R {}
 
 pin_project! {
     /// The reader returned by [`AsyncReadExt::timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use futures::AsyncReadExt as _;
+    /// use runtime::time::AsyncReadExt as _;
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// let mut reader: runtime::time::TimeoutAsyncRead<_> = a.timeout(std::time::Duration::from_millis(1));
+    /// let err = reader.read(&mut [0; 4]).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct TimeoutAsyncRead<R> {
         #[pin]
@@ -158,11 +229,34 @@ pin_project! {
 
 impl<R> TimeoutAsyncRead<R> {
     /// The wrapped reader.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::time::AsyncReadExt as _;
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// let _stream: runtime::net::unix::UnixStream = a.timeout(std::time::Duration::from_secs(1)).into_inner();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_inner(self) -> R {
         self.reader
     }
 
     /// The wrapped reader.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use runtime::time::AsyncReadExt as _;
+    /// let (a, _b) = runtime::net::unix::UnixStream::pair()?;
+    /// let reader = a.timeout(std::time::Duration::from_secs(1));
+    /// assert!(reader.get_ref().peer_addr().is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get_ref(&self) -> &R {
         &self.reader
     }

@@ -44,6 +44,18 @@ pub struct Interval {
 impl Interval {
     /// An interval with the given period, starting now.
     ///
+    /// # Examples
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use futures::StreamExt as _;
+    /// let mut ticks = runtime::time::Interval::new(std::time::Duration::from_millis(1));
+    /// let first = ticks.next().await.unwrap();
+    /// assert!(runtime::time::now() >= first);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Panics
     /// When `period` is zero.
     pub fn new(period: Duration) -> Interval {

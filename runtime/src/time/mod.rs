@@ -131,6 +131,12 @@ pub struct Elapsed(());
 
 impl Elapsed {
     /// A new `Elapsed`.
+    ///
+    /// # Examples
+    /// ```
+    /// let elapsed = runtime::time::Elapsed::new();
+    /// assert_eq!(elapsed.to_string(), "deadline has elapsed");
+    /// ```
     pub fn new() -> Elapsed {
         Elapsed(())
     }
