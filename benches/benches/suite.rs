@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench suite            # quick: 10 samples per workload, under 3 minutes
 //! cargo bench --bench suite -- --full  # 30 samples, for the committed results
-//! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp"
+//! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp" (printed only)
 //! ```
 //!
 //! Each variant's runtime lives on its own thread for the whole run and takes workloads over a
@@ -274,6 +274,10 @@ fn main() {
 
     let report = render(&workloads, &results, &memory, samples, full, started.elapsed());
     println!("{report}");
+    if !filters.is_empty() {
+        // A partial run must not overwrite the committed reports.
+        return;
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     let mode = if full { "full" } else { "quick" };
     let _ = std::fs::create_dir_all(&dir);
