@@ -212,7 +212,7 @@ impl Exec for PlainTokio {
     }
 }
 
-/// smol: an `async-executor` run by [`SMOL_THREADS`] threads, `async-io` for sockets and timers.
+/// smol: an `async-executor` run by [`smol_threads`] threads, `async-io` for sockets and timers.
 #[derive(Debug, Clone, Copy)]
 pub struct Smol;
 

@@ -2,16 +2,16 @@
 //!
 //! Each `enter` starts an instance made of:
 //!
-//! - an **executor** ([`executor`]): worker threads, each with a crossbeam-deque FIFO queue,
+//! - an **executor** (module `executor`): worker threads, each with a crossbeam-deque FIFO queue,
 //!   fed by a global injector for tasks woken from elsewhere; idle workers steal from each
 //!   other, spin very briefly, then park, so an idle runtime uses no CPU;
-//! - a **reactor** ([`reactor`]): one `mio::Poll`, polled by a worker about to park (so a
+//! - a **reactor** (module `reactor`): one `mio::Poll`, polled by a worker about to park (so a
 //!   readiness event runs its task on the thread that saw it) and, every few dozen tasks, by a
 //!   busy worker, so that I/O is never starved by CPU-bound tasks;
-//! - one **timer** facility ([`timer`]) for every delay, interval and timeout: an ordered map
+//! - one **timer** facility (module `timer`) for every delay, interval and timeout: an ordered map
 //!   of deadlines that the reactor's poll sleeps on, with a Linux `timerfd` for resolution finer
 //!   than epoll's millisecond;
-//! - a small **blocking pool** ([`blocking`]) that resolves host names off the workers.
+//! - a small **blocking pool** (module `blocking`) that resolves host names off the workers.
 //!
 //! A task is one allocation (runtime-raw's task block); its waker pushes it to the waking
 //! worker's own queue, or to the injector and unparks a worker when woken from outside.

@@ -1,6 +1,6 @@
 //! The task ABI: one heap block per task, shared by the facade and every backend.
 //!
-//! A task is a single allocation, a [`Header`] followed by the future's *stage* (the future while
+//! A task is a single allocation, a header followed by the future's *stage* (the future while
 //! it runs, then its output). The facade knows the future's type and the backend knows how to
 //! schedule; neither knows the other's, so the block is built through [`NewTask`]: the facade
 //! hands the backend an object that, given a [`Driver`], allocates the block and keeps the typed

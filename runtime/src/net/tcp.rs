@@ -254,7 +254,7 @@ impl fmt::Debug for Incoming<'_> {
 
 /// A TCP connection.
 ///
-/// Reads and writes go through futures-io's [`AsyncRead`] and [`AsyncWrite`], on the stream and
+/// Reads and writes go through futures-io's [`AsyncRead`](futures::io::AsyncRead) and [`AsyncWrite`](futures::io::AsyncWrite), on the stream and
 /// on `&TcpStream`, so one task may read while another writes.
 ///
 /// # Examples
