@@ -375,15 +375,6 @@ fn fast_random(n: usize) -> usize {
     })
 }
 
-/// This thread's shard of the task list, assigned round-robin on first use.
-fn thread_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % TASK_SHARDS;
-    }
-    SHARD.try_with(|s| *s).unwrap_or(0)
-}
-
 /// Every task that has not completed, so that shutdown can drop them.
 struct TaskList {
     shards: Box<[Mutex<Shard>]>,
@@ -407,7 +398,7 @@ impl TaskList {
 
     fn insert(&self, task: &Task) -> bool {
         // Each thread inserts into its own shard: spawning threads do not share a lock.
-        let shard_index = thread_shard();
+        let shard_index = crate::thread_index() % TASK_SHARDS;
         let mut shard = self.shard(shard_index);
         // Checked under the lock: `close_and_drain` takes every shard's lock after closing.
         if self.closed.load(Ordering::Acquire) {

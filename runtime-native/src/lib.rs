@@ -41,9 +41,20 @@ mod loom_models;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use runtime_raw::Runtime;
+
+/// A small number fixed per thread, handed out round-robin on first use: threads use it to pick
+/// a lock shard (`% shards`) so that threads working at once tend to take different locks.
+pub(crate) fn thread_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    INDEX.try_with(|i| *i).unwrap_or(0)
+}
 
 /// The native runtime: `available_parallelism` workers (env `RUNTIME_NATIVE_THREADS`
 /// overrides), threads named `runtime-native-*`.

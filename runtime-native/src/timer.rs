@@ -210,7 +210,7 @@ pub(crate) struct Timer {
 
 impl Timer {
     pub(crate) fn new(timers: Arc<Timers>, deadline: Instant) -> Timer {
-        Timer { timers, deadline, key: None, shard: thread_shard() }
+        Timer { timers, deadline, key: None, shard: crate::thread_index() % SHARDS }
     }
 
     fn remove(&mut self) {
@@ -219,15 +219,6 @@ impl Timer {
             drop(entry);
         }
     }
-}
-
-/// This thread's shard, assigned round-robin on first use.
-fn thread_shard() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-    }
-    SHARD.try_with(|s| *s).unwrap_or(0)
 }
 
 impl fmt::Debug for Timer {
