@@ -4,8 +4,8 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Wake, Waker};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -27,12 +27,12 @@ pub(crate) struct NativeInstance {
     /// What each task block holds to reschedule itself: made once, cloned per spawn.
     scheduler: runtime_raw::task::SchedulerRef,
     /// The instance itself as the facade sees it, for the threads it starts.
-    this: OnceLock<std::sync::Weak<NativeInstance>>,
+    this: std::sync::Weak<NativeInstance>,
 }
 
 impl NativeInstance {
     fn arc(&self) -> Option<Arc<dyn Instance>> {
-        self.this.get()?.upgrade().map(|this| this as Arc<dyn Instance>)
+        self.this.upgrade().map(|this| this as Arc<dyn Instance>)
     }
 }
 
@@ -45,8 +45,7 @@ pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> +
     let blocking = Pool::new(settings.max_blocking, settings.keep_alive);
     let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers, blocking);
     let scheduler = runtime_raw::task::SchedulerRef::new(shared.clone());
-    let instance = Arc::new(NativeInstance { shared: shared.clone(), scheduler, this: OnceLock::new() });
-    let _ = instance.this.set(Arc::downgrade(&instance));
+    let instance = Arc::new_cyclic(|this| NativeInstance { shared: shared.clone(), scheduler, this: this.clone() });
     let as_dyn: Arc<dyn Instance> = instance.clone();
 
     // Stops everything even if something below panics.
