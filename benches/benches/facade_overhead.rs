@@ -6,10 +6,11 @@
 //! Prints medians (with min and max) in ns per task, and the facade/plain ratio of medians.
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt as _;
-use futures::channel::{mpsc as fmpsc, oneshot};
+use futures::channel::mpsc as fmpsc;
+use runtime_benches::{Exec, Facade, PlainTokio};
 
 const SPAWN_MANY: usize = 25_000;
 const CHAIN: usize = 10_000;
@@ -35,7 +36,7 @@ fn main() {
     let facade = std::thread::spawn(move || {
         runtime::raw::enter(runtime_tokio::Tokio::builder().worker_threads(WORKERS).build(), async move {
             while let Some((workload, reply)) = inbox.next().await {
-                let _ = reply.send(facade_round(workload).await);
+                let _ = reply.send(round(Facade, workload).await);
             }
         })
     });
@@ -51,7 +52,7 @@ fn main() {
                 let (tx, rx) = mpsc::channel();
                 commands.unbounded_send((workload, tx)).unwrap();
                 f.push(rx.recv().unwrap());
-                p.push(plain.block_on(tokio_round(workload)));
+                p.push(plain.block_on(round(PlainTokio, workload)));
             }
             // Sample 0 warms both runtimes up.
             if sample > 0 {
@@ -95,61 +96,10 @@ fn stats(v: &mut [f64]) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-async fn facade_round(workload: Workload) -> Duration {
+/// One round of `workload` on `exec`: the same workload code as the suite's.
+async fn round<E: Exec>(exec: E, workload: Workload) -> Duration {
     match workload {
-        Workload::SpawnMany => {
-            runtime::spawn(async {
-                let start = Instant::now();
-                let handles: Vec<_> = (0..SPAWN_MANY).map(|i| runtime::spawn(async move { i })).collect();
-                for h in handles {
-                    h.await;
-                }
-                start.elapsed()
-            })
-            .await
-        }
-        Workload::ChainedSpawn => {
-            fn hop(left: usize, done: oneshot::Sender<()>) {
-                if left == 0 {
-                    let _ = done.send(());
-                } else {
-                    runtime::spawn(async move { hop(left - 1, done) }).detach();
-                }
-            }
-            let start = Instant::now();
-            let (tx, rx) = oneshot::channel();
-            runtime::spawn(async move { hop(CHAIN, tx) }).detach();
-            rx.await.unwrap();
-            start.elapsed()
-        }
-    }
-}
-
-async fn tokio_round(workload: Workload) -> Duration {
-    match workload {
-        Workload::SpawnMany => tokio::spawn(async {
-            let start = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_MANY).map(|i| tokio::spawn(async move { i })).collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            start.elapsed()
-        })
-        .await
-        .unwrap(),
-        Workload::ChainedSpawn => {
-            fn hop(left: usize, done: oneshot::Sender<()>) {
-                if left == 0 {
-                    let _ = done.send(());
-                } else {
-                    drop(tokio::spawn(async move { hop(left - 1, done) }));
-                }
-            }
-            let start = Instant::now();
-            let (tx, rx) = oneshot::channel();
-            drop(tokio::spawn(async move { hop(CHAIN, tx) }));
-            rx.await.unwrap();
-            start.elapsed()
-        }
+        Workload::SpawnMany => runtime_benches::spawn_many(exec, SPAWN_MANY).await.elapsed,
+        Workload::ChainedSpawn => runtime_benches::chained_spawn(exec, CHAIN).await.elapsed,
     }
 }
