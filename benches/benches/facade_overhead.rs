@@ -2,7 +2,9 @@
 //! `runtime_tokio::Tokio` and through plain Tokio, both runtimes alive for the whole run and
 //! sampled alternately, so that both see the same machine state.
 //!
-//! `cargo bench --bench facade_overhead` (quick: 15 samples); `-- --samples 50` for more.
+//! `cargo bench --bench facade_overhead` (quick: 15 samples); `-- --samples 50` for more;
+//! `-- --only facade` (or `plain`) runs one side alone and `-- --workload ping_pong` one
+//! workload, for `perf`.
 //! Prints medians (with min and max) in ns per task, and the facade/plain ratio of medians.
 
 use std::sync::mpsc;
@@ -14,7 +16,12 @@ use runtime_benches::{Exec, Facade, PlainTokio};
 
 const SPAWN_MANY: usize = 25_000;
 const CHAIN: usize = 10_000;
+const PING_PONG: usize = 10_000;
 const WORKERS: usize = 2;
+/// Pause after each round, so that the runtime that just ran has parked its workers (a Tokio
+/// worker searches for work a while before it parks) before the other one starts: on two cores
+/// those searching workers would otherwise slow down whichever side runs next.
+const SETTLE: Duration = Duration::from_millis(2);
 /// Rounds of a workload per sample: one sample is the median round.
 const ROUNDS: usize = 5;
 
@@ -22,14 +29,27 @@ const ROUNDS: usize = 5;
 enum Workload {
     SpawnMany,
     ChainedSpawn,
+    PingPong,
 }
 
-const WORKLOADS: [(&str, Workload, usize); 2] =
-    [("spawn_many", Workload::SpawnMany, SPAWN_MANY), ("chained_spawn", Workload::ChainedSpawn, CHAIN)];
+const WORKLOADS: [(&str, Workload, usize); 3] = [
+    ("spawn_many", Workload::SpawnMany, SPAWN_MANY),
+    ("chained_spawn", Workload::ChainedSpawn, CHAIN),
+    ("ping_pong", Workload::PingPong, PING_PONG),
+];
 
 fn main() {
     let samples =
         std::env::args().skip_while(|a| a != "--samples").nth(1).and_then(|n| n.parse().ok()).unwrap_or(15usize);
+    // `--only facade` or `--only plain` runs one side, for profiling it alone.
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let (run_facade, run_plain) = match only.as_deref() {
+        Some("facade") => (true, false),
+        Some("plain") => (false, true),
+        _ => (true, true),
+    };
+    // `--workload NAME` runs one workload.
+    let workload_filter = std::env::args().skip_while(|a| a != "--workload").nth(1);
 
     // The facade's instance lives on its own thread, taking workloads over a channel.
     let (commands, mut inbox) = fmpsc::unbounded::<(Workload, mpsc::Sender<Duration>)>();
@@ -45,14 +65,27 @@ fn main() {
     let mut facade_ns = vec![Vec::new(); WORKLOADS.len()];
     let mut plain_ns = vec![Vec::new(); WORKLOADS.len()];
     for sample in 0..=samples {
-        for (i, &(_, workload, n)) in WORKLOADS.iter().enumerate() {
+        for (i, &(name, workload, n)) in WORKLOADS.iter().enumerate() {
+            if workload_filter.as_deref().is_some_and(|w| w != name) {
+                continue;
+            }
             let mut f = Vec::new();
             let mut p = Vec::new();
             for _ in 0..ROUNDS {
-                let (tx, rx) = mpsc::channel();
-                commands.unbounded_send((workload, tx)).unwrap();
-                f.push(rx.recv().unwrap());
-                p.push(plain.block_on(round(PlainTokio, workload)));
+                if run_facade {
+                    let (tx, rx) = mpsc::channel();
+                    commands.unbounded_send((workload, tx)).unwrap();
+                    f.push(rx.recv().unwrap());
+                    std::thread::sleep(SETTLE);
+                } else {
+                    f.push(Duration::ZERO);
+                }
+                if run_plain {
+                    p.push(plain.block_on(round(PlainTokio, workload)));
+                    std::thread::sleep(SETTLE);
+                } else {
+                    p.push(Duration::ZERO);
+                }
             }
             // Sample 0 warms both runtimes up.
             if sample > 0 {
@@ -68,6 +101,9 @@ fn main() {
     println!("| workload | plain tokio | facade on Tokio | facade / plain |");
     println!("|---|--:|--:|--:|");
     for (i, (name, _, _)) in WORKLOADS.iter().enumerate() {
+        if facade_ns[i].is_empty() {
+            continue;
+        }
         let (f, p) = (stats(&mut facade_ns[i]), stats(&mut plain_ns[i]));
         println!(
             "| {name} | {:.0} [{:.0}, {:.0}] | {:.0} [{:.0}, {:.0}] | {:.3} |",
@@ -101,5 +137,6 @@ async fn round<E: Exec>(exec: E, workload: Workload) -> Duration {
     match workload {
         Workload::SpawnMany => runtime_benches::spawn_many(exec, SPAWN_MANY).await.elapsed,
         Workload::ChainedSpawn => runtime_benches::chained_spawn(exec, CHAIN).await.elapsed,
+        Workload::PingPong => runtime_benches::ping_pong(exec, PING_PONG).await.elapsed,
     }
 }
