@@ -856,6 +856,24 @@ impl<T> Drop for JoinHandle<T> {
         }
         let mut cur = raw.state().load(Ordering::Acquire);
         loop {
+            // Nothing to clean up (a detach before any await, or the outcome already taken):
+            // give up the interest and the reference in one step.
+            let clean = if cur & COMPLETE != 0 { self.done } else { cur & JOIN_WAKER == 0 };
+            if clean {
+                let next = (cur & !JOIN_INTEREST) - REF_ONE;
+                match raw.state().compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) if next & REF_MASK == 0 => {
+                        // SAFETY: that was the last reference.
+                        unsafe { (raw.header().vtable.dealloc)(raw.ptr) };
+                        return;
+                    }
+                    Ok(_) => return,
+                    Err(actual) => {
+                        cur = actual;
+                        continue;
+                    }
+                }
+            }
             let next = if cur & COMPLETE != 0 { cur & !JOIN_INTEREST } else { cur & !(JOIN_INTEREST | JOIN_WAKER) };
             match raw.state().compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
