@@ -5,6 +5,7 @@
 //! cargo bench --bench suite            # quick: 10 samples per workload, under 3 minutes
 //! cargo bench --bench suite -- --full  # 30 samples, for the committed results
 //! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp" (printed only)
+//! cargo bench --bench suite -- --variant native timers  # one variant alone, for `perf`
 //! ```
 //!
 //! Each variant's runtime lives on its own thread for the whole run and takes workloads over a
@@ -216,7 +217,10 @@ fn main() {
     }
     let full = args.iter().any(|a| a == "--full");
     raise_fd_limit();
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // `--variant native` runs one variant alone (printed only), for profiling it.
+    let only = args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1));
+    let variants: Vec<Variant> = VARIANTS.iter().copied().filter(|v| only.is_none_or(|o| o == v.arg())).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-') && Some(*a) != only).collect();
     let samples = if full { 30 } else { 10 };
     let mut workloads = vec![
         Workload::NotifySelf,
@@ -242,15 +246,15 @@ fn main() {
     workloads.retain(|w| filters.is_empty() || filters.iter().any(|f| w.name().contains(f.as_str())));
     let with_memory = filters.is_empty() || filters.iter().any(|f| "memory_usage".contains(f.as_str()));
 
-    let runners: BTreeMap<Variant, _> = VARIANTS.iter().map(|&v| (v, start(v))).collect();
+    let runners: BTreeMap<Variant, _> = variants.iter().map(|&v| (v, start(v))).collect();
     let mut results: BTreeMap<(usize, Variant), Vec<Sample>> = BTreeMap::new();
     let started = std::time::Instant::now();
     // Round 0 warms every runtime up and is not recorded.
     for round in 0..=samples {
         for (w, &workload) in workloads.iter().enumerate() {
-            for k in 0..VARIANTS.len() {
+            for k in 0..variants.len() {
                 // Rotate the order, so no variant always runs right after another.
-                let variant = VARIANTS[(k + round + w) % VARIANTS.len()];
+                let variant = variants[(k + round + w) % variants.len()];
                 let (reply, answer) = mpsc::channel();
                 runners[&variant].0.unbounded_send((workload, reply)).expect("runner alive");
                 let sample = answer.recv().expect("runner answered");
@@ -267,14 +271,14 @@ fn main() {
         thread.join().expect("runner thread");
     }
     let memory: BTreeMap<Variant, f64> = if with_memory {
-        VARIANTS.iter().filter_map(|&v| Some((v, memory_usage(v)?))).collect()
+        variants.iter().filter_map(|&v| Some((v, memory_usage(v)?))).collect()
     } else {
         BTreeMap::new()
     };
 
     let report = render(&workloads, &results, &memory, samples, full, started.elapsed());
     println!("{report}");
-    if !filters.is_empty() {
+    if !filters.is_empty() || only.is_some() {
         // A partial run must not overwrite the committed reports.
         return;
     }
