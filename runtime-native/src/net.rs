@@ -30,6 +30,29 @@ fn poll_io<T>(
     }
 }
 
+/// The fast path of a shared object's operation (see `poll_try_recv` in runtime-raw): runs `op`
+/// once if the cached readiness allows, never registering a waiter. `Ready(None)`: it would
+/// block, and the caller falls back to the waiting form.
+fn try_now<T>(
+    io: &ScheduledIo,
+    cx: &mut Context<'_>,
+    direction: Direction,
+    op: impl FnOnce() -> io::Result<T>,
+) -> Poll<Option<io::Result<T>>> {
+    ready!(crate::coop::poll_proceed(cx));
+    match io.ready(direction) {
+        None => Poll::Ready(None),
+        Some(Err(e)) => Poll::Ready(Some(Err(e))),
+        Some(Ok(event)) => match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                io.clear(event);
+                Poll::Ready(None)
+            }
+            result => Poll::Ready(Some(result)),
+        },
+    }
+}
+
 /// One of many tasks waiting to run `op` on a shared object: each has its own waiter entry,
 /// removed when the future completes or is dropped.
 struct Keyed<'a, F> {
@@ -256,6 +279,26 @@ impl runtime_raw::net::UdpSocket for UdpSocket {
 
     fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
         Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv(buf)))
+    }
+
+    fn poll_try_send_to(&self, cx: &mut Context<'_>, buf: &[u8], addr: SocketAddr) -> Poll<Option<io::Result<usize>>> {
+        try_now(self.inner.io(), cx, Direction::Write, || self.inner.get().send_to(buf, addr))
+    }
+
+    fn poll_try_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
+        try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv_from(buf))
+    }
+
+    fn poll_try_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Result<usize>>> {
+        try_now(self.inner.io(), cx, Direction::Write, || self.inner.get().send(buf))
+    }
+
+    fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+        try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv(buf))
     }
 
     fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {

@@ -81,7 +81,7 @@ impl ScheduledIo {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn ready(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
+    pub(crate) fn ready(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
         let cur = self.readiness.load(Ordering::Acquire);
         if cur & SHUTDOWN != 0 {
             return Some(Err(io::Error::other(SHUT_DOWN)));

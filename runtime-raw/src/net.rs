@@ -86,6 +86,41 @@ pub trait UdpSocket: AsSocket + fmt::Debug + Send + Sync {
     /// Receives one datagram from the connected peer.
     fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>>;
 
+    /// The fast path of [`send_to`](Self::send_to): sends now, if the socket's last known
+    /// readiness says it may, without waiting and without allocating.
+    ///
+    /// `Ready(Some(result))` when the operation ran to a result; `Ready(None)` when it would
+    /// have to wait (the caller then awaits `send_to`, which registers it); `Pending` only when
+    /// the task has used up its poll budget, after arranging to be polled again. The default
+    /// has no fast path.
+    fn poll_try_send_to(&self, cx: &mut Context<'_>, buf: &[u8], addr: SocketAddr) -> Poll<Option<io::Result<usize>>> {
+        let _ = (cx, buf, addr);
+        Poll::Ready(None)
+    }
+
+    /// The fast path of [`recv_from`](Self::recv_from), as for
+    /// [`poll_try_send_to`](Self::poll_try_send_to).
+    fn poll_try_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
+        let _ = (cx, buf);
+        Poll::Ready(None)
+    }
+
+    /// The fast path of [`send`](Self::send), as for [`poll_try_send_to`](Self::poll_try_send_to).
+    fn poll_try_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Result<usize>>> {
+        let _ = (cx, buf);
+        Poll::Ready(None)
+    }
+
+    /// The fast path of [`recv`](Self::recv), as for [`poll_try_send_to`](Self::poll_try_send_to).
+    fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+        let _ = (cx, buf);
+        Poll::Ready(None)
+    }
+
     /// Deregisters the socket and gives it back (left in non-blocking mode).
     ///
     /// # Errors

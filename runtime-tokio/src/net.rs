@@ -115,8 +115,41 @@ impl runtime_raw::net::UdpSocket for UdpSocket {
         Box::pin(self.0.recv(buf))
     }
 
+    fn poll_try_send_to(&self, cx: &mut Context<'_>, buf: &[u8], addr: SocketAddr) -> Poll<Option<io::Result<usize>>> {
+        try_now(cx, || self.0.try_send_to(buf, addr))
+    }
+
+    fn poll_try_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
+        try_now(cx, || self.0.try_recv_from(buf))
+    }
+
+    fn poll_try_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Result<usize>>> {
+        try_now(cx, || self.0.try_send(buf))
+    }
+
+    fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+        try_now(cx, || self.0.try_recv(buf))
+    }
+
     fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {
         self.0.into_std()
+    }
+}
+
+/// A Tokio `try_*` call as a fast path: the task's Tokio budget is spent only when the
+/// operation ran (Tokio's `try_*` methods check the cached readiness before any system call).
+fn try_now<T>(cx: &mut Context<'_>, op: impl FnOnce() -> io::Result<T>) -> Poll<Option<io::Result<T>>> {
+    let coop = ready!(tokio::task::coop::poll_proceed(cx));
+    match op() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Ready(None),
+        result => {
+            coop.made_progress();
+            Poll::Ready(Some(result))
+        }
     }
 }
 

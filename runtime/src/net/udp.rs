@@ -155,7 +155,11 @@ impl UdpSocket {
                 return self.inner.send_to(buf, addrs[0]).await.map_err(|e| with_addr(e, "could not send to", &label));
             }
         };
-        self.inner.send_to(buf, addr).await.map_err(|e| with_addr(e, "could not send to", &addr))
+        let sent = match std::future::poll_fn(|cx| self.inner.poll_try_send_to(cx, buf, addr)).await {
+            Some(sent) => sent,
+            None => self.inner.send_to(buf, addr).await,
+        };
+        sent.map_err(|e| with_addr(e, "could not send to", &addr))
     }
 
     /// Receives one datagram into `buf`, returning its length and sender.
@@ -180,6 +184,9 @@ impl UdpSocket {
     /// # Cancel safety
     /// Dropping the future before it resolves loses no datagram.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        if let Some(received) = std::future::poll_fn(|cx| self.inner.poll_try_recv_from(cx, buf)).await {
+            return received;
+        }
         self.inner.recv_from(buf).await
     }
 
@@ -252,6 +259,9 @@ impl UdpSocket {
     /// # Errors
     /// The OS's; `NotConnected` before [`connect`](Self::connect).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(sent) = std::future::poll_fn(|cx| self.inner.poll_try_send(cx, buf)).await {
+            return sent;
+        }
         self.inner.send(buf).await
     }
 
@@ -275,6 +285,9 @@ impl UdpSocket {
     /// # Errors
     /// The OS's (for example `ConnectionRefused` after an ICMP port unreachable).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(received) = std::future::poll_fn(|cx| self.inner.poll_try_recv(cx, buf)).await {
+            return received;
+        }
         self.inner.recv(buf).await
     }
 
