@@ -129,52 +129,6 @@ on_every_backend! {
 /// Native only: the poll budget. A task whose socket always has data would otherwise never
 /// return from its poll, and the only worker would never run anything else. (Tokio has its own
 /// budget; the current-thread flavour is covered by the same mechanism.)
-/// The same for datagrams, whose receives take the backends' allocation-free fast path when the
-/// socket is known to be readable: that path spends the budget too. Native with one worker, and
-/// Tokio's current-thread flavour (its own budget).
-#[test]
-fn a_task_receiving_queued_datagrams_does_not_starve_others() {
-    async fn scenario() {
-        {
-            // More datagrams than one poll's budget (128), all queued before the reader starts.
-            const QUEUED: usize = 300;
-            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-            socket.set_recv_buffer_size(4 << 20).unwrap();
-            socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-            socket.set_nonblocking(true).unwrap();
-            let receiver = runtime::net::UdpSocket::from_std(socket.into()).unwrap();
-            let to = receiver.local_addr().unwrap();
-            let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            for _ in 0..QUEUED {
-                sender.send_to(&[1], to).unwrap();
-            }
-            let reader = runtime::spawn(async move {
-                let mut byte = [0u8; 1];
-                // The first receive may wait for the reactor to report the socket readable; the
-                // rest are all ready at once.
-                receiver.recv(&mut byte).await.unwrap();
-                let read = Arc::new(AtomicUsize::new(1));
-                // Queued behind this task on its worker: it runs only when the reader yields.
-                let seen = {
-                    let read = read.clone();
-                    runtime::spawn(async move { read.load(Ordering::SeqCst) })
-                };
-                for _ in 1..QUEUED {
-                    receiver.recv(&mut byte).await.unwrap();
-                    read.fetch_add(1, Ordering::SeqCst);
-                }
-                // Handed back, not awaited here: awaiting it would make the reader yield.
-                (seen,)
-            });
-            let (seen,) = reader.await;
-            let at = seen.await;
-            assert!(at < QUEUED, "the other task ran only after the reader received all {QUEUED} datagrams");
-        }
-    }
-    runtime::raw::enter(runtime::native::Native::builder().worker_threads(1).build(), scenario());
-    runtime::raw::enter(runtime_tokio::TokioCurrentThread, scenario());
-}
-
 #[test]
 fn a_task_whose_socket_is_always_ready_does_not_starve_others() {
     const TOTAL: usize = 1 << 20;
@@ -209,4 +163,48 @@ fn a_task_whose_socket_is_always_ready_does_not_starve_others() {
         reader.await;
         writer.join().unwrap();
     });
+}
+
+/// The same for datagrams, whose receives take the backends' allocation-free fast path when
+/// the socket is known to be readable: that path spends the budget too. Native with one worker,
+/// and Tokio's current-thread flavour (its own budget).
+#[test]
+fn a_task_receiving_queued_datagrams_does_not_starve_others() {
+    async fn scenario() {
+        // More datagrams than one poll's budget (128), all queued before the reader starts.
+        const QUEUED: usize = 300;
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+        socket.set_recv_buffer_size(4 << 20).unwrap();
+        socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let receiver = runtime::net::UdpSocket::from_std(socket.into()).unwrap();
+        let to = receiver.local_addr().unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..QUEUED {
+            sender.send_to(&[1], to).unwrap();
+        }
+        let reader = runtime::spawn(async move {
+            let mut byte = [0u8; 1];
+            // The first receive may wait for the reactor to report the socket readable; the
+            // rest are all ready at once.
+            receiver.recv(&mut byte).await.unwrap();
+            let read = Arc::new(AtomicUsize::new(1));
+            // Queued behind this task on its worker: it runs only when the reader yields.
+            let seen = {
+                let read = read.clone();
+                runtime::spawn(async move { read.load(Ordering::SeqCst) })
+            };
+            for _ in 1..QUEUED {
+                receiver.recv(&mut byte).await.unwrap();
+                read.fetch_add(1, Ordering::SeqCst);
+            }
+            // Handed back, not awaited here: awaiting it would make the reader yield.
+            (seen,)
+        });
+        let (seen,) = reader.await;
+        let at = seen.await;
+        assert!(at < QUEUED, "the other task ran only after the reader received all {QUEUED} datagrams");
+    }
+    runtime::raw::enter(runtime::native::Native::builder().worker_threads(1).build(), scenario());
+    runtime::raw::enter(runtime_tokio::TokioCurrentThread, scenario());
 }
