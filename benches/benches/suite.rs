@@ -276,6 +276,19 @@ fn main() {
         BTreeMap::new()
     };
 
+    if let [variant] = variants[..]
+        && only.is_some()
+    {
+        // One variant alone: no ratios to show, just its figures.
+        println!("| name | unit | {} median (min–max) |\n|---|---|--:|", variant.arg());
+        for (w, workload) in workloads.iter().enumerate() {
+            if let Some(samples) = results.get(&(w, variant)) {
+                let (median, min, max) = median_min_max(&samples.iter().map(|s| s.ns).collect::<Vec<_>>());
+                println!("| {} | {} | {median:.0} ({min:.0}–{max:.0}) |", workload.name(), workload.unit());
+            }
+        }
+        return;
+    }
     let report = render(&workloads, &results, &memory, samples, full, started.elapsed());
     println!("{report}");
     if !filters.is_empty() || only.is_some() {

@@ -319,7 +319,7 @@ fn park(shared: &Shared, index: usize) -> bool {
     }
     std::sync::atomic::fence(Ordering::SeqCst);
     if !has_work(shared) && !shared.is_stopped() {
-        let paused = shared.timers.clock.is_paused();
+        let paused = shared.timers.clock().is_paused();
         match shared.driver.try_lock() {
             Ok(mut driver) => {
                 // The virtual clock jumps to the next timer only when every task is idle.

@@ -119,7 +119,7 @@ fn block_on(mut future: Pin<&mut (dyn Future<Output = ()> + '_)>, shared: &Share
         }
         while !waker.notified.swap(false, Ordering::AcqRel) {
             // With the clock paused, an idle entry thread may let it jump to the next timer.
-            let paused = shared.timers.clock.is_paused();
+            let paused = shared.timers.clock().is_paused();
             if paused {
                 shared.set_entry_parked(true);
                 if waker.notified.swap(false, Ordering::AcqRel) {
@@ -242,8 +242,9 @@ impl Instance for NativeInstance {
         })
     }
 
-    fn timer(&self, deadline: Instant) -> Pin<Box<dyn runtime_raw::time::Timer>> {
-        Box::pin(Timer::new(self.shared.timers.clone(), deadline))
+    fn timer(&self, deadline: Instant) -> runtime_raw::time::AnyTimer {
+        // Four words and `Unpin`: held in the `Delay` itself.
+        runtime_raw::time::AnyTimer::new(Timer::new(&self.shared.timers, deadline))
     }
 
     fn now(&self) -> Instant {
@@ -251,17 +252,17 @@ impl Instance for NativeInstance {
     }
 
     fn pause(&self) {
-        self.shared.timers.clock.pause();
+        self.shared.timers.clock().pause();
     }
 
     fn resume(&self) {
-        self.shared.timers.clock.resume();
+        self.shared.timers.clock().resume();
         // Timers sleep in real time again: let the reactor re-arm.
         self.shared.reactor.wake();
     }
 
     fn advance(&self, dur: std::time::Duration) -> BoxFuture<'static, ()> {
-        self.shared.timers.clock.advance(dur);
+        self.shared.timers.clock().advance(dur);
         self.shared.timers.fire_expired();
         // Let the tasks the timers woke run before the caller goes on.
         let mut yielded = false;

@@ -103,11 +103,12 @@ impl Clock {
 /// Shards of the deadline map: threads arming timers at once take different locks.
 const SHARDS: usize = 4;
 
-/// The timers of one instance.
-pub(crate) struct Timers {
-    pub(crate) clock: Clock,
-    shards: [Mutex<BTreeMap<Key, Waker>>; SHARDS],
-    next_seq: AtomicU64,
+/// A timer's sequence number while it has no entry in its shard.
+const UNARMED: u64 = u64::MAX;
+
+/// What every shard and timer of an instance shares.
+struct Core {
+    clock: Clock,
     /// Set once the driver exists, to wake it for a new earliest deadline.
     reactor: std::sync::OnceLock<Arc<Reactor>>,
     /// A worker is about to sleep (or sleeps) in the reactor until a deadline it read: only
@@ -119,26 +120,7 @@ pub(crate) struct Timers {
     base: Instant,
 }
 
-impl fmt::Debug for Timers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pending: usize = (0..SHARDS).map(|i| self.shard(i).len()).sum();
-        f.debug_struct("Timers").field("pending", &pending).finish()
-    }
-}
-
-impl Timers {
-    pub(crate) fn new() -> Timers {
-        Timers {
-            clock: Clock::new(),
-            shards: Default::default(),
-            next_seq: AtomicU64::new(0),
-            reactor: Default::default(),
-            sleeping: AtomicBool::new(false),
-            fired_through: AtomicU64::new(0),
-            base: Instant::now(),
-        }
-    }
-
+impl Core {
     /// `at` as nanoseconds since `base` (0 before it, saturating far in the future).
     fn offset(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
@@ -148,35 +130,85 @@ impl Timers {
     fn fired_through(&self, at: Instant) -> bool {
         at > self.base && self.offset(at) <= self.fired_through.load(Ordering::Acquire)
     }
+}
 
-    pub(crate) fn set_reactor(&self, reactor: Arc<Reactor>) {
-        let _ = self.reactor.set(reactor);
+/// One shard: its entries and the sequence numbers that keep their keys unique (per shard is
+/// enough, the maps are separate; no shared counter for the arming threads to fight over).
+#[derive(Default)]
+struct Entries {
+    map: BTreeMap<Key, Waker>,
+    next_seq: u64,
+}
+
+/// A shard, in its own allocation and alone on its cache lines (two, for the adjacent-line
+/// prefetcher). Each timer holds its shard's `Arc`, so that the reference counts that threads
+/// bump for every `Delay` are per shard too, not one line fought over by every worker.
+#[repr(align(128))]
+struct Shard {
+    core: Arc<Core>,
+    entries: Mutex<Entries>,
+}
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The timers of one instance.
+pub(crate) struct Timers {
+    core: Arc<Core>,
+    shards: [Arc<Shard>; SHARDS],
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pending: usize = self.shards.iter().map(|shard| shard.lock().map.len()).sum();
+        f.debug_struct("Timers").field("pending", &pending).finish()
+    }
+}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        let core = Arc::new(Core {
+            clock: Clock::new(),
+            reactor: Default::default(),
+            sleeping: AtomicBool::new(false),
+            fired_through: AtomicU64::new(0),
+            base: Instant::now(),
+        });
+        let shards = std::array::from_fn(|_| Arc::new(Shard { core: core.clone(), entries: Default::default() }));
+        Timers { core, shards }
     }
 
-    fn shard(&self, i: usize) -> MutexGuard<'_, BTreeMap<Key, Waker>> {
-        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn set_reactor(&self, reactor: Arc<Reactor>) {
+        let _ = self.core.reactor.set(reactor);
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.core.clock
     }
 
     /// The earliest deadline over every shard.
     fn earliest(&self) -> Option<Instant> {
-        (0..SHARDS).filter_map(|i| self.shard(i).first_key_value().map(|(key, _)| key.0)).min()
+        self.shards.iter().filter_map(|shard| shard.lock().map.first_key_value().map(|(key, _)| key.0)).min()
     }
 
     pub(crate) fn now(&self) -> Instant {
-        self.clock.now()
+        self.core.clock.now()
     }
 
     /// The driver is going to sleep on the deadline `until_next` returns (`true`), or woke.
     /// Set before reading the deadline: an insert either lands before that read, or sees the
     /// flag and wakes the driver.
     pub(crate) fn set_sleeping(&self, sleeping: bool) {
-        self.sleeping.store(sleeping, Ordering::SeqCst);
+        self.core.sleeping.store(sleeping, Ordering::SeqCst);
     }
 
     /// Real time until the earliest deadline; zero if it has passed, `None` without timers
     /// or while the clock is paused (then only `advance` moves it).
     pub(crate) fn until_next(&self) -> Option<Duration> {
-        if self.clock.is_paused() {
+        if self.core.clock.is_paused() {
             return None;
         }
         let first = self.earliest()?;
@@ -189,7 +221,7 @@ impl Timers {
         let Some(first) = self.earliest() else {
             return false;
         };
-        self.clock.advance_to(first);
+        self.core.clock.advance_to(first);
         self.fire_expired();
         true
     }
@@ -202,18 +234,18 @@ impl Timers {
             return;
         };
         let mut expired = Vec::new();
-        for i in 0..SHARDS {
-            let mut entries = self.shard(i);
-            if entries.first_key_value().is_none_or(|(first, _)| first.0 > now) {
+        for shard in &self.shards {
+            let mut entries = shard.lock();
+            if entries.map.first_key_value().is_none_or(|(first, _)| first.0 > now) {
                 continue;
             }
             // One split instead of a removal per entry; the rest stays in the shard.
-            let later = entries.split_off(&(after_now, 0));
-            expired.push(std::mem::replace(&mut *entries, later));
+            let later = entries.map.split_off(&(after_now, 0));
+            expired.push(std::mem::replace(&mut entries.map, later));
         }
         // Published after the removals (each under its shard's lock), so that a timer that
         // reads it finds its entry gone.
-        self.fired_through.fetch_max(self.offset(now), Ordering::Release);
+        self.core.fired_through.fetch_max(self.core.offset(now), Ordering::Release);
         for map in expired {
             map.into_values().for_each(Waker::wake);
         }
@@ -221,57 +253,60 @@ impl Timers {
 
     /// Drops every entry (the instance stopped); their tasks are gone too.
     pub(crate) fn clear(&self) {
-        for i in 0..SHARDS {
-            let all = std::mem::take(&mut *self.shard(i));
+        for shard in &self.shards {
+            let all = std::mem::take(&mut shard.lock().map);
             drop(all);
         }
     }
 }
 
-/// A `Delay`'s (or `Interval`'s) hold on the timer facility.
+/// A `Delay`'s (or `Interval`'s) hold on the timer facility: four words, so that the facade
+/// keeps it inside the `Delay` (see `runtime_raw::time::AnyTimer`).
 pub(crate) struct Timer {
-    timers: Arc<Timers>,
+    /// The shard of the arming thread, which holds the entry.
+    shard: Arc<Shard>,
     deadline: Instant,
-    /// The entry, while one is in the map.
-    key: Option<Key>,
-    /// The shard of the map that holds the entry: the arming thread's.
-    shard: usize,
+    /// The entry's sequence number (its key is `(deadline, seq)`), or `UNARMED`.
+    seq: u64,
 }
 
 impl Timer {
-    pub(crate) fn new(timers: Arc<Timers>, deadline: Instant) -> Timer {
-        Timer { timers, deadline, key: None, shard: crate::thread_index() % SHARDS }
+    pub(crate) fn new(timers: &Timers, deadline: Instant) -> Timer {
+        let shard = timers.shards[crate::thread_index() % SHARDS].clone();
+        Timer { shard, deadline, seq: UNARMED }
     }
 
     fn remove(&mut self) {
-        if let Some(key) = self.key.take() {
-            if self.timers.fired_through(key.0) {
-                // The driver removed it when it fired.
-                return;
-            }
-            let entry = self.timers.shard(self.shard).remove(&key);
-            drop(entry);
+        let seq = std::mem::replace(&mut self.seq, UNARMED);
+        if seq == UNARMED || self.shard.core.fired_through(self.deadline) {
+            // Never armed, or the driver removed the entry when it fired.
+            return;
         }
+        let entry = self.shard.lock().map.remove(&(self.deadline, seq));
+        drop(entry);
     }
 }
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer").field("deadline", &self.deadline).field("armed", &self.key.is_some()).finish()
+        f.debug_struct("Timer").field("deadline", &self.deadline).field("armed", &(self.seq != UNARMED)).finish()
     }
 }
 
 impl runtime_raw::time::Timer for Timer {
     fn poll_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         let this = self.get_mut();
-        let now = this.timers.now();
+        let core = &this.shard.core;
+        let now = core.clock.now();
         if now >= this.deadline {
             std::task::ready!(crate::coop::poll_proceed(cx));
             this.remove();
             return Poll::Ready(now);
         }
-        let mut entries = this.timers.shard(this.shard);
-        if let Some(waker) = this.key.and_then(|key| entries.get_mut(&key)) {
+        let mut entries = this.shard.lock();
+        if this.seq != UNARMED
+            && let Some(waker) = entries.map.get_mut(&(this.deadline, this.seq))
+        {
             if !waker.will_wake(cx.waker()) {
                 *waker = cx.waker().clone();
             }
@@ -279,16 +314,17 @@ impl runtime_raw::time::Timer for Timer {
         }
         // Not in the map: first poll, or the driver fired it just as the clock moved back
         // under us (it cannot, with a monotonic clock, but then we simply re-insert).
-        let key = (this.deadline, this.timers.next_seq.fetch_add(1, Ordering::Relaxed));
+        let key = (this.deadline, entries.next_seq);
+        entries.next_seq += 1;
         // Earliest of this shard: the driver may sleep longer than this deadline only then
         // (a wake-up when it was not the earliest overall costs one spurious turn).
-        let earliest = entries.first_key_value().is_none_or(|(first, _)| key < *first);
-        entries.insert(key, cx.waker().clone());
+        let earliest = entries.map.first_key_value().is_none_or(|(first, _)| key < *first);
+        entries.map.insert(key, cx.waker().clone());
         drop(entries);
-        this.key = Some(key);
+        this.seq = key.1;
         if earliest
-            && this.timers.sleeping.load(Ordering::SeqCst)
-            && let Some(reactor) = this.timers.reactor.get()
+            && core.sleeping.load(Ordering::SeqCst)
+            && let Some(reactor) = core.reactor.get()
         {
             reactor.wake();
         }
@@ -357,5 +393,42 @@ impl TimerFd {
         let mut count = [0u8; 8];
         // WouldBlock (nothing expired: a stale event) is fine.
         let _ = (&self.file).read(&mut count);
+    }
+}
+
+#[cfg(all(test, not(runtime_loom)))]
+mod tests {
+    use super::*;
+
+    /// The facade keeps a native timer inside the `Delay`, with no allocation of its own.
+    #[test]
+    fn a_native_timer_is_held_inline() {
+        let timers = Timers::new();
+        let timer = runtime_raw::time::AnyTimer::new(Timer::new(&timers, Instant::now()));
+        assert!(timer.is_inline(), "the native timer grew past the facade's inline words");
+    }
+
+    /// A timer fired by the driver and then dropped leaves the other entries alone, and one
+    /// dropped before its deadline takes its entry with it.
+    #[test]
+    fn fired_and_dropped_timers_leave_the_map_consistent() {
+        use runtime_raw::time::Timer as _;
+        let timers = Timers::new();
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let now = timers.now();
+        let mut soon = Timer::new(&timers, now + Duration::from_millis(1));
+        let mut late = Timer::new(&timers, now + Duration::from_secs(3600));
+        assert!(Pin::new(&mut soon).poll_fire(&mut cx).is_pending());
+        assert!(Pin::new(&mut late).poll_fire(&mut cx).is_pending());
+        assert_eq!(format!("{timers:?}"), "Timers { pending: 2 }");
+        std::thread::sleep(Duration::from_millis(2));
+        timers.fire_expired();
+        assert_eq!(format!("{timers:?}"), "Timers { pending: 1 }");
+        assert!(Pin::new(&mut soon).poll_fire(&mut cx).is_ready());
+        drop(soon);
+        assert_eq!(format!("{timers:?}"), "Timers { pending: 1 }");
+        drop(late);
+        assert_eq!(format!("{timers:?}"), "Timers { pending: 0 }");
     }
 }

@@ -161,7 +161,7 @@ pub trait Instance: Send + Sync + 'static {
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
 
     /// A timer that fires at `deadline` on this instance's clock.
-    fn timer(&self, deadline: Instant) -> Pin<Box<dyn time::Timer>>;
+    fn timer(&self, deadline: Instant) -> time::AnyTimer;
 
     /// The instance's clock.
     fn now(&self) -> Instant;

@@ -473,9 +473,10 @@ impl Instance for TokioInstance {
         })
     }
 
-    fn timer(&self, deadline: Instant) -> Pin<Box<dyn runtime_raw::time::Timer>> {
+    fn timer(&self, deadline: Instant) -> runtime_raw::time::AnyTimer {
         let _entered = self.handle().enter();
-        Box::pin(timer::TokioTimer::new(deadline))
+        // Tokio's `Sleep` is large and must not move once polled: boxed.
+        runtime_raw::time::AnyTimer::boxed(timer::TokioTimer::new(deadline))
     }
 
     fn now(&self) -> Instant {

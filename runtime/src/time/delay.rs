@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::FusedFuture;
 
-use crate::raw::time::Timer;
+use crate::raw::time::AnyTimer;
 
 /// A future that resolves at a deadline, to the [`now()`](super::now) at which it fired.
 ///
@@ -34,7 +34,7 @@ use crate::raw::time::Timer;
 pub struct Delay {
     /// `None`: the deadline is past the end of time, so it never fires.
     deadline: Option<Instant>,
-    timer: Option<Pin<Box<dyn Timer>>>,
+    timer: Option<AnyTimer>,
     fired: Option<Instant>,
 }
 
@@ -89,7 +89,7 @@ impl Delay {
         self.deadline = Some(at);
         self.fired = None;
         if let Some(timer) = &mut self.timer {
-            timer.as_mut().reset(at);
+            timer.reset(at);
         }
     }
 
@@ -139,7 +139,7 @@ impl Future for Delay {
             return Poll::Pending;
         }
         let timer = this.timer.as_mut().expect("armed above");
-        let fired = futures::ready!(timer.as_mut().poll_fire(cx));
+        let fired = futures::ready!(timer.poll_fire(cx));
         this.fired = Some(fired);
         Poll::Ready(fired)
     }

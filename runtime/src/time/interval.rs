@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::Stream;
 use futures::stream::FusedStream;
 
-use crate::raw::time::Timer;
+use crate::raw::time::AnyTimer;
 
 const ZERO_PERIOD: &str = "`Interval::new(Duration::ZERO)`: an interval needs a period greater than zero";
 
@@ -38,7 +38,7 @@ pub struct Interval {
     period: Duration,
     /// `None` once the next tick is past the end of time.
     next: Option<Instant>,
-    timer: Option<Pin<Box<dyn Timer>>>,
+    timer: Option<AnyTimer>,
 }
 
 impl Interval {
@@ -79,14 +79,14 @@ impl Stream for Interval {
                 return false;
             }
             let timer = timer.get_or_insert_with(|| instance.timer(next));
-            timer.as_mut().poll_fire(cx).is_pending()
+            timer.poll_fire(cx).is_pending()
         });
         if pending {
             return Poll::Pending;
         }
         this.next = next.checked_add(this.period);
         if let (Some(timer), Some(following)) = (&mut this.timer, this.next) {
-            timer.as_mut().reset(following);
+            timer.reset(following);
         }
         Poll::Ready(Some(next))
     }
