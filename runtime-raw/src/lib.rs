@@ -22,8 +22,10 @@
 //! and then its output in the same bytes. The typed [`task::JoinHandle`] points into that block:
 //! no boxed future, no join channel. A backend that schedules tasks itself (native) queues the
 //! block directly: one allocation per spawn. A backend that only runs its own task objects
-//! (Tokio) wraps the block in one of them: two allocations, its own and ours, which is why
-//! spawning through the facade costs about what `tokio::spawn` does.
+//! wraps the block in one of them: two allocations, its own and ours. Tokio is spared that:
+//! with feature `tokio` (which the Tokio backend turns on), [`task::spawn_on`] asks
+//! [`Instance::tokio_handle`] and spawns the typed future on Tokio directly, so a spawn through
+//! the facade is one `tokio::spawn` and the join handle wraps Tokio's.
 //!
 //! **Per I/O object**, one box: the facade's `TcpStream` holds a `Box<dyn net::TcpStream>` and
 //! each read or write is one virtual call to the backend, which does the system call and the
@@ -55,6 +57,8 @@ pub mod net;
 mod sync;
 pub mod task;
 pub mod time;
+#[cfg(feature = "tokio")]
+mod tokio_join;
 
 pub use futures_task::SpawnError;
 
@@ -162,6 +166,18 @@ pub trait Instance: Send + Sync + 'static {
 
     /// A timer that fires at `deadline` on this instance's clock.
     fn timer(&self, deadline: Instant) -> time::AnyTimer;
+
+    /// For a backend that runs on Tokio (feature `tokio`): the Tokio runtime that
+    /// [`task::spawn_on`] hands futures to directly, typed, so that Tokio's task is the only
+    /// allocation per spawn (an [`Instance::spawn`] task block would be a second one). `Err`
+    /// once the instance stopped. The default, `None`, sends spawns through `spawn`.
+    ///
+    /// Tasks spawned this way are Tokio tasks in every respect: Tokio polls them, contains
+    /// their panics, drops them at shutdown, and aborts them for a cancel.
+    #[cfg(feature = "tokio")]
+    fn tokio_handle(&self) -> Option<Result<&tokio::runtime::Handle, SpawnError>> {
+        None
+    }
 
     /// The instance's clock.
     fn now(&self) -> Instant;

@@ -66,7 +66,7 @@ const MAX_REFS: usize = (isize::MAX as usize) & REF_MASK;
 /// Message of the panic raised when a join handle's task was dropped by its runtime's shutdown.
 pub const DROPPED_BY_SHUTDOWN: &str = "the awaited task was dropped because its runtime shut down before the task finished \
      (a task only runs while the `enter` call, or `#[runtime::main]`, that spawned it is running)";
-const POLLED_AFTER_COMPLETION: &str = "`JoinHandle` polled after it returned the task's output";
+pub(crate) const POLLED_AFTER_COMPLETION: &str = "`JoinHandle` polled after it returned the task's output";
 
 /// A panic payload caught inside a task, resumed in whoever awaits it.
 pub type Panic = Box<dyn Any + Send + 'static>;
@@ -724,7 +724,75 @@ impl fmt::Debug for Task {
 }
 
 /// The owner of a task's outcome, typed by the future's output.
-pub struct JoinHandle<T> {
+pub struct JoinHandle<T>(Join<T>);
+
+enum Join<T> {
+    /// A task block (every backend's `Instance::spawn`).
+    Block(BlockJoin<T>),
+    /// A task spawned straight onto Tokio (see [`spawn_on`]).
+    #[cfg(feature = "tokio")]
+    Tokio(crate::tokio_join::TokioJoin<T>),
+}
+
+impl<T> JoinHandle<T> {
+    fn block(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle(Join::Block(BlockJoin { raw, done: false, _output: std::marker::PhantomData }))
+    }
+
+    /// Whether the task completed (returned, panicked, was cancelled or shut down).
+    pub fn is_finished(&self) -> bool {
+        match &self.0 {
+            Join::Block(join) => join.is_finished(),
+            #[cfg(feature = "tokio")]
+            Join::Tokio(join) => join.is_finished(),
+        }
+    }
+
+    /// Whether [`poll_outcome`](Self::poll_outcome) already returned the outcome.
+    pub fn is_terminated(&self) -> bool {
+        match &self.0 {
+            Join::Block(join) => join.done,
+            #[cfg(feature = "tokio")]
+            Join::Tokio(join) => join.is_terminated(),
+        }
+    }
+
+    /// Waits for the task to complete and takes its outcome.
+    ///
+    /// # Panics
+    /// When called again after it returned `Ready`.
+    pub fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
+        match &mut self.0 {
+            Join::Block(join) => join.poll_outcome(cx),
+            #[cfg(feature = "tokio")]
+            Join::Tokio(join) => join.poll_outcome(cx),
+        }
+    }
+
+    /// Asks for the future to be dropped. It is dropped at once on this thread if the task is
+    /// idle, else by the thread polling it when its poll ends (or, inline, at the next poll).
+    /// Await the outcome afterwards: [`Outcome::Cancelled`] unless the task completed first.
+    pub fn cancel(&self) {
+        match &self.0 {
+            Join::Block(join) => join.cancel(),
+            #[cfg(feature = "tokio")]
+            Join::Tokio(join) => join.cancel(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Join::Block(join) => join.fmt(f),
+            #[cfg(feature = "tokio")]
+            Join::Tokio(join) => join.fmt(f),
+        }
+    }
+}
+
+/// The join side of a task block.
+struct BlockJoin<T> {
     raw: RawTask,
     /// The outcome was taken: polling again is a caller bug.
     done: bool,
@@ -733,28 +801,18 @@ pub struct JoinHandle<T> {
 
 // SAFETY: the handle moves a `T: Send` outcome between threads and otherwise only touches
 // atomics and the join waker slot under the JOIN_WAKER protocol.
-unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: `&JoinHandle` only reads the state word.
-unsafe impl<T: Send> Sync for JoinHandle<T> {}
+unsafe impl<T: Send> Send for BlockJoin<T> {}
+// SAFETY: `&BlockJoin` only reads the state word.
+unsafe impl<T: Send> Sync for BlockJoin<T> {}
 
-impl<T> Unpin for JoinHandle<T> {}
+impl<T> Unpin for BlockJoin<T> {}
 
-impl<T> JoinHandle<T> {
-    /// Whether the task completed (returned, panicked, was cancelled or shut down).
-    pub fn is_finished(&self) -> bool {
+impl<T> BlockJoin<T> {
+    fn is_finished(&self) -> bool {
         self.raw.state().load(Ordering::Acquire) & COMPLETE != 0
     }
 
-    /// Whether [`poll_outcome`](Self::poll_outcome) already returned the outcome.
-    pub fn is_terminated(&self) -> bool {
-        self.done
-    }
-
-    /// Waits for the task to complete and takes its outcome.
-    ///
-    /// # Panics
-    /// When called again after it returned `Ready`.
-    pub fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
+    fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
         assert!(!self.done, "{POLLED_AFTER_COMPLETION}");
         let state = self.raw.state();
         let header = self.raw.header();
@@ -795,10 +853,7 @@ impl<T> JoinHandle<T> {
         Poll::Ready(outcome.expect("the vtable always writes an outcome"))
     }
 
-    /// Asks for the future to be dropped. It is dropped at once on this thread if the task is
-    /// idle, else by the thread polling it when its poll ends (or, inline, at the next poll).
-    /// Await the outcome afterwards: [`Outcome::Cancelled`] unless the task completed first.
-    pub fn cancel(&self) {
+    fn cancel(&self) {
         let raw = self.raw;
         if let Some(slot) = raw.header().attached_slot() {
             let prev = raw.state().fetch_or(CANCELLED, Ordering::AcqRel);
@@ -846,7 +901,7 @@ impl<T> JoinHandle<T> {
     }
 }
 
-impl<T> Drop for JoinHandle<T> {
+impl<T> Drop for BlockJoin<T> {
     fn drop(&mut self) {
         let raw = self.raw;
         if let Some(slot) = raw.header().attached_slot() {
@@ -895,7 +950,7 @@ impl<T> Drop for JoinHandle<T> {
     }
 }
 
-impl<T> fmt::Debug for JoinHandle<T> {
+impl<T> fmt::Debug for BlockJoin<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
             .field("task", &format_args!("{:#x}", self.raw.ptr.as_ptr() as usize))
@@ -1041,12 +1096,14 @@ where
         let future = self.future.take().expect("`NewTask::build` is called at most once");
         let ptr = Cell::allocate(future, driver);
         let raw = RawTask { ptr };
-        self.join = Some(JoinHandle { raw, done: false, _output: std::marker::PhantomData });
+        self.join = Some(JoinHandle::block(raw));
         Task { raw }
     }
 
     fn attach(&mut self, attachment: Attachment) {
-        let join = self.join.as_ref().expect("`attach` follows `build`");
+        let Some(JoinHandle(Join::Block(join))) = &self.join else {
+            unreachable!("`attach` follows `build`, which makes a block");
+        };
         let slot = join.raw.header().attached_slot().expect("`attach` is for attached blocks");
         // SAFETY: the attached slot belongs to the join handle, which is still here, in the
         // spawn: nothing else can reach the slot.
@@ -1116,6 +1173,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // A backend on Tokio takes the future as it is: Tokio's task is then the only allocation,
+    // as with a plain `tokio::spawn`.
+    #[cfg(feature = "tokio")]
+    if let Some(handle) = instance.tokio_handle() {
+        return Ok(JoinHandle(Join::Tokio(crate::tokio_join::TokioJoin::new(handle?.spawn(future)))));
+    }
     let mut spawning = Spawning { future: Some(future), join: None };
     instance.spawn(NewTask { build: &mut spawning })?;
     spawning.join.ok_or_else(crate::SpawnError::shutdown)

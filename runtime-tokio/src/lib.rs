@@ -12,8 +12,10 @@
 //! }
 //! ```
 //!
-//! Tasks spawned through the facade are one block of the facade's task ABI (future, output and
-//! state) polled from inside a Tokio task: two allocations per spawn, `tokio::spawn`'s and ours.
+//! Tasks spawned through the facade are plain Tokio tasks: the facade hands the typed future to
+//! Tokio (runtime-raw's feature `tokio`, `Instance::tokio_handle`), so a spawn is one
+//! `tokio::spawn` and one allocation, and the join handle wraps Tokio's. (`Instance::spawn`,
+//! for callers of the type-erased interface, polls a task block inside a Tokio task instead.)
 //! I/O objects are Tokio's own, one box each; stream reads and writes are Tokio's readiness
 //! check followed by a `try_read`/`try_write`, exactly what Tokio's own `poll_read` does.
 #![forbid(unsafe_code)]
@@ -399,6 +401,11 @@ impl Instance for TokioInstance {
         // parity with this (`cargo bench --bench facade_overhead`).
         task.build_attached(|task| Attachment::new(Abort(self.handle().spawn(TokioTask(task)))));
         Ok(())
+    }
+
+    fn tokio_handle(&self) -> Option<Result<&tokio::runtime::Handle, SpawnError>> {
+        // The facade's spawns come here, typed: one Tokio task, no block of ours.
+        Some(if self.stopped.load(Ordering::Acquire) { Err(SpawnError::shutdown()) } else { Ok(self.handle()) })
     }
 
     fn spawn_blocking(&self, task: NewTask<'_>) -> Result<(), SpawnError> {

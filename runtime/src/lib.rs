@@ -36,8 +36,8 @@
 //! [`net::TcpListener::bind`], [`time::Delay`], ...) find it through a thread-local set on each of
 //! its threads, so nothing needs to be passed around.
 //!
-//! Spawning costs one allocation on backends that schedule tasks themselves and two on Tokio
-//! (its task and ours); see [`raw`] for the layout.
+//! Spawning costs one allocation: the backend's task (on Tokio, Tokio's own task holding the
+//! future, as with `tokio::spawn`); see [`raw`] for the layout.
 //!
 //! # Testing
 //!
