@@ -242,9 +242,14 @@ impl Instance for NativeInstance {
         })
     }
 
-    fn timer(&self, deadline: Instant) -> runtime_raw::time::AnyTimer {
-        // Four words and `Unpin`: held in the `Delay` itself.
-        runtime_raw::time::AnyTimer::new(Timer::new(&self.shared.timers, deadline))
+    fn timer(&self, deadline: Instant) -> Result<runtime_raw::time::AnyTimer, Instant> {
+        let now = self.shared.timers.now();
+        if now >= deadline {
+            return Err(now);
+        }
+        // Four words and `Unpin`: held in the `Delay` itself. Its first poll trusts this reading
+        // of the clock.
+        Ok(runtime_raw::time::AnyTimer::new(Timer::checked(&self.shared.timers, deadline)))
     }
 
     fn now(&self) -> Instant {

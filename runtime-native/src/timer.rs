@@ -105,6 +105,9 @@ const SHARDS: usize = 4;
 
 /// A timer's sequence number while it has no entry in its shard.
 const UNARMED: u64 = u64::MAX;
+/// As `UNARMED`, and the clock was found before the deadline just now: the first poll need not
+/// read it again (if the deadline passes in between, the entry fires on the driver's next turn).
+const CHECKED: u64 = u64::MAX - 1;
 
 /// What every shard and timer of an instance shares.
 struct Core {
@@ -276,9 +279,20 @@ impl Timer {
         Timer { shard, deadline, seq: UNARMED }
     }
 
+    /// A timer whose caller has just read the clock before `deadline`.
+    pub(crate) fn checked(timers: &Timers, deadline: Instant) -> Timer {
+        let mut timer = Timer::new(timers, deadline);
+        timer.seq = CHECKED;
+        timer
+    }
+
+    fn is_armed(&self) -> bool {
+        self.seq < CHECKED
+    }
+
     fn remove(&mut self) {
         let seq = std::mem::replace(&mut self.seq, UNARMED);
-        if seq == UNARMED || self.shard.core.fired_through(self.deadline) {
+        if seq >= CHECKED || self.shard.core.fired_through(self.deadline) {
             // Never armed, or the driver removed the entry when it fired.
             return;
         }
@@ -289,7 +303,7 @@ impl Timer {
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer").field("deadline", &self.deadline).field("armed", &(self.seq != UNARMED)).finish()
+        f.debug_struct("Timer").field("deadline", &self.deadline).field("armed", &self.is_armed()).finish()
     }
 }
 
@@ -297,14 +311,16 @@ impl runtime_raw::time::Timer for Timer {
     fn poll_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         let this = self.get_mut();
         let core = &this.shard.core;
-        let now = core.clock.now();
-        if now >= this.deadline {
-            std::task::ready!(crate::coop::poll_proceed(cx));
-            this.remove();
-            return Poll::Ready(now);
+        if this.seq != CHECKED {
+            let now = core.clock.now();
+            if now >= this.deadline {
+                std::task::ready!(crate::coop::poll_proceed(cx));
+                this.remove();
+                return Poll::Ready(now);
+            }
         }
         let mut entries = this.shard.lock();
-        if this.seq != UNARMED
+        if this.is_armed()
             && let Some(waker) = entries.map.get_mut(&(this.deadline, this.seq))
         {
             if !waker.will_wake(cx.waker()) {

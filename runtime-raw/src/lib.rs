@@ -164,8 +164,11 @@ pub trait Instance: Send + Sync + 'static {
     /// Resolves a host name without blocking the instance's workers.
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>>;
 
-    /// A timer that fires at `deadline` on this instance's clock.
-    fn timer(&self, deadline: Instant) -> time::AnyTimer;
+    /// A timer that fires at `deadline` on this instance's clock, or `Err(now)` when the clock
+    /// already reads `now >= deadline` (then there is nothing to wait for, and no timer is
+    /// made). The caller polls the timer right away: a backend may skip reading its clock
+    /// again in that first poll.
+    fn timer(&self, deadline: Instant) -> Result<time::AnyTimer, Instant>;
 
     /// For a backend that runs on Tokio (feature `tokio`): the Tokio runtime that
     /// [`task::spawn_on`] hands futures to directly, typed, so that Tokio's task is the only

@@ -480,10 +480,14 @@ impl Instance for TokioInstance {
         })
     }
 
-    fn timer(&self, deadline: Instant) -> runtime_raw::time::AnyTimer {
+    fn timer(&self, deadline: Instant) -> Result<runtime_raw::time::AnyTimer, Instant> {
         let _entered = self.handle().enter();
+        let now = tokio::time::Instant::now().into_std();
+        if now >= deadline {
+            return Err(now);
+        }
         // Tokio's `Sleep` is large and must not move once polled: boxed.
-        runtime_raw::time::AnyTimer::boxed(timer::TokioTimer::new(deadline))
+        Ok(runtime_raw::time::AnyTimer::boxed(timer::TokioTimer::new(deadline)))
     }
 
     fn now(&self) -> Instant {

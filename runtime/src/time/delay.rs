@@ -119,14 +119,7 @@ impl Future for Delay {
         let this = &mut *self;
         if this.timer.is_none() {
             // No `Arc` clone: the instance is only borrowed for the first poll.
-            let armed = crate::with_instance("Delay", |instance| {
-                let deadline = this.deadline?;
-                let now = instance.now();
-                if now >= deadline {
-                    return Some(Err(now));
-                }
-                Some(Ok(instance.timer(deadline)))
-            });
+            let armed = crate::with_instance("Delay", |instance| Some(instance.timer(this.deadline?)));
             match armed {
                 None => return Poll::Pending,
                 Some(Err(now)) => {

@@ -75,10 +75,14 @@ impl Stream for Interval {
         };
         let timer = &mut this.timer;
         let pending = crate::with_instance("Interval", |instance| {
-            if instance.now() >= next {
-                return false;
-            }
-            let timer = timer.get_or_insert_with(|| instance.timer(next));
+            let timer = match timer {
+                Some(timer) => timer,
+                None => match instance.timer(next) {
+                    Ok(armed) => timer.insert(armed),
+                    // Already due: the tick is ready without a timer.
+                    Err(_) => return false,
+                },
+            };
             timer.poll_fire(cx).is_pending()
         });
         if pending {
