@@ -334,22 +334,31 @@ fn render(
         took,
         profile()
     );
-    let _ = writeln!(out, "## native vs the better of plain Tokio and smol\n");
-    let _ = writeln!(out, "| name | unit | plain tokio | smol | native | native / better |");
-    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|");
+    let _ = writeln!(out, "## native against its goal\n");
+    let _ = writeln!(
+        out,
+        "The goal (issue #17) is the better of plain Tokio and smol, except for notify_self and \
+         poll_reactor, where it is plain Tokio. Lower is better; the last column is native / goal.\n"
+    );
+    let _ = writeln!(out, "| name | unit | plain tokio | smol | native | goal | native / goal |");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|---|--:|");
     for (w, workload) in workloads.iter().enumerate() {
         let median =
             |v: Variant| results.get(&(w, v)).map(|s| median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>()).0);
         if let (Some(t), Some(s), Some(n)) = (median(Variant::Baseline), median(Variant::Smol), median(Variant::Native))
         {
-            let better = t.min(s);
-            let verdict = if n <= better { "ahead" } else { "behind" };
+            let (goal, label) = match workload {
+                Workload::NotifySelf | Workload::PollReactor => (t, "plain tokio"),
+                _ if t <= s => (t, "better: plain tokio"),
+                _ => (s, "better: smol"),
+            };
+            let verdict = if n <= goal { "met" } else { "behind" };
             let _ = writeln!(
                 out,
-                "| {} | {} | {t:.0} | {s:.0} | {n:.0} | {:.2} ({verdict}) |",
+                "| {} | {} | {t:.0} | {s:.0} | {n:.0} | {label} | {:.2} ({verdict}) |",
                 workload.name(),
                 workload.unit(),
-                n / better
+                n / goal
             );
         }
     }
