@@ -1,6 +1,7 @@
 //! The facade's cost over the backend it wraps: the same workloads through `runtime` on
-//! `runtime_tokio::Tokio` and through plain Tokio, both runtimes alive for the whole run and
-//! sampled alternately, so that both see the same machine state.
+//! `runtime_tokio::Tokio` and through plain Tokio, both runtimes alive for the whole run, each
+//! on a thread of its own that takes rounds over a channel, and sampled alternately, so that
+//! both see the same machine state.
 //!
 //! `cargo bench --bench facade_overhead` (quick: 15 samples); `-- --samples 50` for more;
 //! `-- --only facade` (or `plain`) runs one side alone and `-- --workload ping_pong` one
@@ -60,7 +61,16 @@ fn main() {
             }
         })
     });
-    let plain = tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap();
+    // Plain Tokio the same way, so that both sides start and end their rounds alike.
+    let (plain_commands, mut plain_inbox) = fmpsc::unbounded::<(Workload, mpsc::Sender<Duration>)>();
+    let plain = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap();
+        rt.block_on(async move {
+            while let Some((workload, reply)) = plain_inbox.next().await {
+                let _ = reply.send(round(PlainTokio, workload).await);
+            }
+        })
+    });
 
     let mut facade_ns = vec![Vec::new(); WORKLOADS.len()];
     let mut plain_ns = vec![Vec::new(); WORKLOADS.len()];
@@ -81,7 +91,9 @@ fn main() {
                     f.push(Duration::ZERO);
                 }
                 if run_plain {
-                    p.push(plain.block_on(round(PlainTokio, workload)));
+                    let (tx, rx) = mpsc::channel();
+                    plain_commands.unbounded_send((workload, tx)).unwrap();
+                    p.push(rx.recv().unwrap());
                     std::thread::sleep(SETTLE);
                 } else {
                     p.push(Duration::ZERO);
@@ -94,8 +106,9 @@ fn main() {
             }
         }
     }
-    drop(commands);
+    drop((commands, plain_commands));
     facade.join().unwrap();
+    plain.join().unwrap();
 
     println!("{samples} samples of {ROUNDS} rounds, {WORKERS} workers, interleaved; ns per task: median [min, max]");
     println!("| workload | plain tokio | facade on Tokio | facade / plain |");
