@@ -1179,6 +1179,20 @@ where
     if let Some(handle) = instance.tokio_handle() {
         return Ok(JoinHandle(Join::Tokio(crate::tokio_join::TokioJoin::new(handle?.spawn(future)))));
     }
+    spawn_erased_on(instance, future)
+}
+
+/// Spawns `future` through [`Instance::spawn`](crate::Instance::spawn), as a task block, even
+/// where [`spawn_on`] would take a backend's typed path: for callers that want the type-erased
+/// interface itself (and for testing a backend's `spawn`).
+///
+/// # Errors
+/// The instance refused the task (it has shut down): `future` is dropped.
+pub fn spawn_erased_on<F>(instance: &dyn crate::Instance, future: F) -> Result<JoinHandle<F::Output>, crate::SpawnError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let mut spawning = Spawning { future: Some(future), join: None };
     instance.spawn(NewTask { build: &mut spawning })?;
     spawning.join.ok_or_else(crate::SpawnError::shutdown)
