@@ -149,6 +149,9 @@ fn raise_fd_limit() {
 
 type Command = (Workload, mpsc::Sender<Sample>);
 
+/// The pause between two samples (see where it is used).
+const SETTLE: Duration = Duration::from_millis(5);
+
 /// Starts `variant`'s runtime on a thread of its own, serving workloads until the sender drops.
 fn start(variant: Variant) -> (fmpsc::UnboundedSender<Command>, std::thread::JoinHandle<()>) {
     let (commands, inbox) = fmpsc::unbounded::<Command>();
@@ -258,6 +261,10 @@ fn main() {
                 let (reply, answer) = mpsc::channel();
                 runners[&variant].0.unbounded_send((workload, reply)).expect("runner alive");
                 let sample = answer.recv().expect("runner answered");
+                // Let this variant's workers go idle before the next one starts: a worker that
+                // just ran out of work searches (spins) a while before it parks, and on two cores
+                // that would slow down whichever variant runs next.
+                std::thread::sleep(SETTLE);
                 if round > 0 {
                     results.entry((w, variant)).or_default().push(sample);
                 }
@@ -327,7 +334,8 @@ fn render(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# runtime benchmarks ({} mode)\n\n{} samples per workload and variant, interleaved in one run ({:.0?}); \
+        "# runtime benchmarks ({} mode)\n\n{} samples per workload and variant, interleaved in one run ({:.0?}), \
+         with a 5 ms pause after each sample so that the previous variant's workers are parked; \
          median (min–max). Baseline: plain Tokio multi-thread, no facade. {}\n",
         if full { "full" } else { "quick" },
         samples,
