@@ -321,7 +321,7 @@ pub(crate) mod unix {
     use runtime_raw::net::AsSocket;
     use runtime_raw::net::unix::Accept;
 
-    use super::{Keyed, Registered, poll_io};
+    use super::{Keyed, Registered, poll_io, try_now};
     use crate::reactor::{Direction, Reactor};
 
     #[derive(Debug)]
@@ -430,6 +430,22 @@ pub(crate) mod unix {
 
         fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
             Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().recv(buf)))
+        }
+
+        fn poll_try_recv_from(
+            &self,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
+            try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv_from(buf))
+        }
+
+        fn poll_try_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Result<usize>>> {
+            try_now(self.inner.io(), cx, Direction::Write, || self.inner.get().send(buf))
+        }
+
+        fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+            try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv(buf))
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -194,6 +194,40 @@ pub mod unix {
         /// Receives one datagram from the connected peer.
         fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>>;
 
+        /// The fast path of [`recv_from`](Self::recv_from), as for
+        /// [`UdpSocket::poll_try_send_to`](crate::net::UdpSocket::poll_try_send_to). The default
+        /// has no fast path.
+        fn poll_try_recv_from(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<Option<io::Result<(usize, SocketAddr)>>> {
+            let _ = (cx, buf);
+            std::task::Poll::Ready(None)
+        }
+
+        /// The fast path of [`send`](Self::send), as for
+        /// [`UdpSocket::poll_try_send_to`](crate::net::UdpSocket::poll_try_send_to).
+        fn poll_try_send(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<Option<io::Result<usize>>> {
+            let _ = (cx, buf);
+            std::task::Poll::Ready(None)
+        }
+
+        /// The fast path of [`recv`](Self::recv), as for
+        /// [`UdpSocket::poll_try_send_to`](crate::net::UdpSocket::poll_try_send_to).
+        fn poll_try_recv(
+            &self,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<Option<io::Result<usize>>> {
+            let _ = (cx, buf);
+            std::task::Poll::Ready(None)
+        }
+
         /// This socket's address.
         ///
         /// # Errors

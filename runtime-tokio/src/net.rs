@@ -177,7 +177,9 @@ mod unix {
     use runtime_raw::BoxFuture;
     use runtime_raw::net::unix::Accept;
 
-    use super::{UnixDatagram, UnixListener, UnixStream};
+    use std::task::{Context, Poll};
+
+    use super::{UnixDatagram, UnixListener, UnixStream, try_now};
 
     impl runtime_raw::net::unix::UnixStream for UnixStream {
         fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -233,6 +235,22 @@ mod unix {
 
         fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
             Box::pin(self.0.recv(buf))
+        }
+
+        fn poll_try_recv_from(
+            &self,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
+            try_now(cx, || self.0.try_recv_from(buf).map(|(n, addr)| (n, addr.into())))
+        }
+
+        fn poll_try_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Option<io::Result<usize>>> {
+            try_now(cx, || self.0.try_send(buf))
+        }
+
+        fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+            try_now(cx, || self.0.try_recv(buf))
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -673,6 +673,9 @@ impl UnixDatagram {
     /// # Errors
     /// The OS's.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        if let Some(received) = std::future::poll_fn(|cx| self.inner.poll_try_recv_from(cx, buf)).await {
+            return received;
+        }
         self.inner.recv_from(buf).await
     }
 
@@ -691,6 +694,9 @@ impl UnixDatagram {
     /// # Errors
     /// The OS's; `NotConnected` before [`connect`](Self::connect).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(sent) = std::future::poll_fn(|cx| self.inner.poll_try_send(cx, buf)).await {
+            return sent;
+        }
         self.inner.send(buf).await
     }
 
@@ -710,6 +716,9 @@ impl UnixDatagram {
     /// # Errors
     /// The OS's.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(received) = std::future::poll_fn(|cx| self.inner.poll_try_recv(cx, buf)).await {
+            return received;
+        }
         self.inner.recv(buf).await
     }
 
