@@ -220,9 +220,11 @@ fn main() {
     }
     let full = args.iter().any(|a| a == "--full");
     raise_fd_limit();
-    // `--variant native` runs one variant alone (printed only), for profiling it.
+    // `--variant native` runs one variant alone (printed only), for profiling it; a comma-separated
+    // list runs those variants interleaved.
     let only = args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1));
-    let variants: Vec<Variant> = VARIANTS.iter().copied().filter(|v| only.is_none_or(|o| o == v.arg())).collect();
+    let variants: Vec<Variant> =
+        VARIANTS.iter().copied().filter(|v| only.is_none_or(|o| o.split(',').any(|o| o == v.arg()))).collect();
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-') && Some(*a) != only).collect();
     let samples = if full { 30 } else { 10 };
     let mut workloads = vec![
