@@ -234,50 +234,6 @@ fn inline_cancel_racing_with_poll() {
     });
 }
 
-/// Attached mode (the Tokio backend's since its join handle keeps Tokio's): a cancel racing
-/// with a poll is never lost and drops the future once. The attachment stands for Tokio's
-/// abort: it raises a flag that the backend's thread checks after its poll, when it would drop
-/// its task object (`Task::shutdown`).
-#[test]
-fn attached_cancel_racing_with_poll() {
-    struct Abort(std::sync::Arc<AtomicBool>);
-    impl task::Attach for Abort {
-        fn cancel(&self) {
-            self.0.store(true, SeqCst);
-        }
-    }
-    loom::model(|| {
-        let (future, probes) = probe();
-        let aborted = std::sync::Arc::new(AtomicBool::new(false));
-        let mut spawned = None;
-        let mut join = task::build_attached(future, |task| {
-            spawned = Some(task);
-            task::Attachment::new(Abort(aborted.clone()))
-        });
-        let task = spawned.unwrap();
-        let backend = {
-            let aborted = aborted.clone();
-            loom::thread::spawn(move || {
-                let done = task.poll_inline(&mut Context::from_waker(Waker::noop())).is_ready();
-                if !done && aborted.load(SeqCst) {
-                    task.shutdown();
-                }
-                (task, done)
-            })
-        };
-        join.cancel();
-        let (task, done) = backend.join().unwrap();
-        // The abort is acted on after the poll that raced with it, if that poll missed it.
-        assert!(aborted.load(SeqCst) || done);
-        if !task.is_complete() {
-            task.shutdown();
-        }
-        drop(task);
-        assert!(matches!(poll_join(&mut join), Poll::Ready(Outcome::Cancelled)));
-        assert_eq!(probes.dropped.load(SeqCst), 1);
-    });
-}
-
 /// Inline mode: a cancel racing with the first poll (the one that stores the waker) is never
 /// lost: either that poll sees it, or the cancel finds the waker and asks for another poll.
 #[test]

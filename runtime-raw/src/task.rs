@@ -19,7 +19,7 @@
 //! | 4 | `JOIN_INTEREST` | a join handle exists and will read the outcome |
 //! | 5 | `JOIN_WAKER` | the join waker slot is published: only the runtime side may read it |
 //! | 6 | `DRIVER_WAKER` | inline mode: the backend's waker is stored, never to change again |
-//! | 7-8 | kind | scheduled, inline, attached or blocking: which member of the driver slot is live |
+//! | 7-8 | kind | scheduled, inline or blocking: which member of the driver slot is live |
 //! | 9.. | references | one per [`Task`], [`Waker`] and join handle |
 //!
 //! Invariants, each kept by the transitions below:
@@ -57,7 +57,6 @@ const KIND_MASK: usize = 0b11 << 7;
 const KIND_SCHEDULED: usize = 0 << 7;
 const KIND_INLINE: usize = 1 << 7;
 const KIND_BLOCKING: usize = 2 << 7;
-const KIND_ATTACHED: usize = 3 << 7;
 const REF_ONE: usize = 1 << 9;
 const REF_MASK: usize = !(REF_ONE - 1);
 /// Past this many references something leaks them in a loop: abort rather than wrap around.
@@ -125,11 +124,6 @@ enum DriverKind {
     /// A blocking job: polled once, to completion, by a pool thread with
     /// [`Task::poll_inline`]. A cancel before it starts drops it on the spot.
     Blocking,
-    /// Polled like `Inline`, but instead of a waker the slot holds the backend's [`Attachment`]
-    /// (see [`NewTask::build_attached`]). The slot belongs to the join handle: it is written
-    /// while the join handle is still inside the spawn, used by its `cancel`, and dropped by its
-    /// `drop` (or with the block, if the join handle never took it).
-    Attached,
 }
 
 impl Driver {
@@ -155,7 +149,6 @@ impl fmt::Debug for Driver {
             DriverKind::Scheduled(_) => "Driver::Scheduled",
             DriverKind::Inline(_) => "Driver::Inline",
             DriverKind::Blocking => "Driver::Blocking",
-            DriverKind::Attached => "Driver::Attached",
         })
     }
 }
@@ -176,8 +169,6 @@ union DriverSlot {
     scheduled: ManuallyDrop<Scheduled>,
     /// Inline: the backend task's waker (see `DriverKind::Inline`). Blocking: unused, `None`.
     inline: ManuallyDrop<UnsafeCell<Option<Waker>>>,
-    /// Attached: the backend's attachment, owned by the join handle (see `DriverKind::Attached`).
-    attached: ManuallyDrop<UnsafeCell<Option<Attachment>>>,
 }
 
 struct Scheduled {
@@ -200,11 +191,6 @@ impl Header {
         // SAFETY: the kind bits name the live member, and never change.
         (self.kind() == KIND_INLINE).then(|| unsafe { &*self.driver.inline })
     }
-
-    fn attached_slot(&self) -> Option<&UnsafeCell<Option<Attachment>>> {
-        // SAFETY: the kind bits name the live member, and never change.
-        (self.kind() == KIND_ATTACHED).then(|| unsafe { &*self.driver.attached })
-    }
 }
 
 impl Drop for Header {
@@ -214,8 +200,6 @@ impl Drop for Header {
         unsafe {
             if kind == KIND_SCHEDULED {
                 ManuallyDrop::drop(&mut self.driver.scheduled);
-            } else if kind == KIND_ATTACHED {
-                ManuallyDrop::drop(&mut self.driver.attached);
             } else {
                 ManuallyDrop::drop(&mut self.driver.inline);
             }
@@ -233,7 +217,6 @@ impl Driver {
             ),
             DriverKind::Inline(slot) => (KIND_INLINE, DriverSlot { inline: ManuallyDrop::new(slot) }),
             DriverKind::Blocking => (KIND_BLOCKING, DriverSlot { inline: ManuallyDrop::new(UnsafeCell::new(None)) }),
-            DriverKind::Attached => (KIND_ATTACHED, DriverSlot { attached: ManuallyDrop::new(UnsafeCell::new(None)) }),
         }
     }
 }
@@ -591,10 +574,8 @@ impl Task {
     /// with that object's waker. `Ready` once the task has completed.
     pub fn poll_inline(&self, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
-        let slot = match raw.header().kind() {
-            KIND_INLINE => raw.header().inline_slot(),
-            KIND_ATTACHED => None,
-            _ => return self.poll_claimed(cx),
+        let Some(slot) = raw.header().inline_slot() else {
+            return self.poll_claimed(cx);
         };
         // No claim: the backend never polls concurrently, and in this mode a cancel only sets a
         // bit and wakes us, so the stage is ours alone.
@@ -611,11 +592,8 @@ impl Task {
             raw.complete();
             return Poll::Ready(());
         }
-        // Only a join handle can cancel: without one (detached) there is nothing to store. An
-        // attached task's join handle cancels through the attachment instead.
-        if let Some(slot) = slot
-            && state & (DRIVER_WAKER | JOIN_INTEREST) == JOIN_INTEREST
-        {
+        // Only a join handle can cancel: without one (detached) there is nothing to store.
+        if state & (DRIVER_WAKER | JOIN_INTEREST) == JOIN_INTEREST {
             // SAFETY: before DRIVER_WAKER is published only the poller touches the slot; after it,
             // nobody writes it again.
             unsafe { *slot.get() = Some(cx.waker().clone()) };
@@ -665,7 +643,7 @@ impl Task {
     /// thread is polling it, the future is dropped when that poll ends.
     pub fn shutdown(&self) {
         match self.raw.try_claim(0) {
-            // An attached task's cancel ends here, when the backend drops its task object.
+            // Asked to cancel first (an inline task dropped before its next poll): that ended it.
             Ok(state) if state & CANCELLED != 0 => self.raw.drop_future_and_complete(Ending::Cancelled),
             Ok(_) => self.raw.drop_future_and_complete(Ending::Shutdown),
             Err(state) if state & COMPLETE != 0 => {}
@@ -855,18 +833,6 @@ impl<T> BlockJoin<T> {
 
     fn cancel(&self) {
         let raw = self.raw;
-        if let Some(slot) = raw.header().attached_slot() {
-            let prev = raw.state().fetch_or(CANCELLED, Ordering::AcqRel);
-            if prev & COMPLETE == 0 {
-                // SAFETY: the attached slot belongs to the join handle, and we are it.
-                if let Some(attachment) = unsafe { &*slot.get() } {
-                    attachment.cancel();
-                }
-            }
-            // The backend drops its task object, and with it the future ([`Task::shutdown`]);
-            // a poll that starts before that sees CANCELLED.
-            return;
-        }
         if let Some(slot) = raw.header().inline_slot() {
             // The backend's task drops the future at its next poll: make sure there is one.
             let prev = raw.state().fetch_or(CANCELLED, Ordering::AcqRel);
@@ -904,11 +870,6 @@ impl<T> BlockJoin<T> {
 impl<T> Drop for BlockJoin<T> {
     fn drop(&mut self) {
         let raw = self.raw;
-        if let Some(slot) = raw.header().attached_slot() {
-            // SAFETY: the attached slot belongs to the join handle, and we are it. Dropped here,
-            // on the join handle's thread, rather than with the block, wherever that goes.
-            drop(unsafe { (*slot.get()).take() });
-        }
         let mut cur = raw.state().load(Ordering::Acquire);
         loop {
             // Nothing to clean up (a detach before any await, or the outcome already taken):
@@ -979,107 +940,10 @@ impl NewTask<'_> {
     pub fn build(self, driver: Driver) -> Task {
         self.build.build(driver)
     }
-
-    /// Builds the block for a backend that polls it inline ([`Task::poll_inline`]) from a task
-    /// of its own that can be cancelled and that is worth keeping alive as long as the join
-    /// handle (Tokio frees its task on the thread that drops the last reference; tying that to
-    /// the join handle keeps the free on the spawner's side, as with a plain Tokio spawn).
-    ///
-    /// `spawn` receives the block's task, spawns the backend's task object around it and returns
-    /// the attachment that the join handle keeps: [`Attach::cancel`] is how the join handle
-    /// cancels (the backend then drops its task object, whose `Drop` calls
-    /// [`Task::shutdown`], which completes the task as cancelled), and dropping the join handle
-    /// drops the attachment.
-    pub fn build_attached(self, spawn: impl FnOnce(Task) -> Attachment) {
-        let task = self.build.build(Driver(DriverKind::Attached));
-        let attachment = spawn(task);
-        self.build.attach(attachment);
-    }
 }
 
 trait BuildTask {
     fn build(&mut self, driver: Driver) -> Task;
-    fn attach(&mut self, attachment: Attachment);
-}
-
-/// What a backend keeps in a task block for the join handle (see [`NewTask::build_attached`]).
-pub trait Attach: Send + Sync + 'static {
-    /// The join handle asked for a cancel: have the backend drop its task object soon (and with
-    /// it the future, through [`Task::shutdown`]). Called at most once per cancel call, and not
-    /// after the task completed.
-    fn cancel(&self);
-}
-
-/// An [`Attach`] value stored in one word inside the task block, with no allocation.
-pub struct Attachment {
-    data: std::mem::MaybeUninit<usize>,
-    ops: &'static AttachOps,
-}
-
-struct AttachOps {
-    cancel: unsafe fn(*const usize),
-    drop: unsafe fn(*mut usize),
-}
-
-struct OpsFor<A>(std::marker::PhantomData<A>);
-
-impl<A: Attach> OpsFor<A> {
-    const OPS: AttachOps = AttachOps { cancel: Self::cancel, drop: Self::drop };
-
-    /// # Safety
-    /// `data` holds an `A` (written by [`Attachment::new`]).
-    unsafe fn cancel(data: *const usize) {
-        // SAFETY: the caller's obligation; the storage is aligned for `A` (checked in `new`).
-        unsafe { &*data.cast::<A>() }.cancel();
-    }
-
-    /// # Safety
-    /// `data` holds an `A`, dropped here once.
-    unsafe fn drop(data: *mut usize) {
-        // SAFETY: the caller's obligation.
-        unsafe { std::ptr::drop_in_place(data.cast::<A>()) };
-    }
-}
-
-impl Attachment {
-    /// Stores `value`, which must fit in a word (a pointer-sized handle, for example Tokio's
-    /// `JoinHandle`): checked at compile time.
-    pub fn new<A: Attach>(value: A) -> Attachment {
-        const {
-            assert!(
-                std::mem::size_of::<A>() <= std::mem::size_of::<usize>()
-                    && std::mem::align_of::<A>() <= std::mem::align_of::<usize>(),
-                "an `Attachment` holds at most one word"
-            );
-        }
-        let mut data = std::mem::MaybeUninit::<usize>::uninit();
-        // SAFETY: the storage is large and aligned enough for `A` (checked above).
-        unsafe { data.as_mut_ptr().cast::<A>().write(value) };
-        Attachment { data, ops: &OpsFor::<A>::OPS }
-    }
-
-    fn cancel(&self) {
-        // SAFETY: `data` holds the value `ops` was made for.
-        unsafe { (self.ops.cancel)(self.data.as_ptr()) }
-    }
-}
-
-impl Drop for Attachment {
-    fn drop(&mut self) {
-        // SAFETY: `data` holds the value `ops` was made for; this is its one drop.
-        unsafe { (self.ops.drop)(self.data.as_mut_ptr()) }
-    }
-}
-
-// SAFETY: only made from `A: Attach`, which is `Send + Sync`; the storage is just its bytes.
-unsafe impl Send for Attachment {}
-// SAFETY: as above.
-unsafe impl Sync for Attachment {}
-
-impl fmt::Debug for Attachment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Attachment")
-    }
 }
 
 struct Spawning<F: Future> {
@@ -1099,16 +963,6 @@ where
         self.join = Some(JoinHandle::block(raw));
         Task { raw }
     }
-
-    fn attach(&mut self, attachment: Attachment) {
-        let Some(JoinHandle(Join::Block(join))) = &self.join else {
-            unreachable!("`attach` follows `build`, which makes a block");
-        };
-        let slot = join.raw.header().attached_slot().expect("`attach` is for attached blocks");
-        // SAFETY: the attached slot belongs to the join handle, which is still here, in the
-        // spawn: nothing else can reach the slot.
-        unsafe { *slot.get() = Some(attachment) };
-    }
 }
 
 /// Builds a task block for `future` driven by `driver`, outside any instance: for backends that
@@ -1122,18 +976,6 @@ where
     let mut spawning = Spawning { future: Some(future), join: None };
     let task = spawning.build(driver);
     (task, spawning.join.expect("`build` stores the join handle"))
-}
-
-/// [`build`] for an attached block (see [`NewTask::build_attached`]): `spawn` gets the task and
-/// returns the attachment the join handle keeps.
-pub fn build_attached<F>(future: F, spawn: impl FnOnce(Task) -> Attachment) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let mut spawning = Spawning { future: Some(future), join: None };
-    NewTask { build: &mut spawning }.build_attached(spawn);
-    spawning.join.expect("`build_attached` stores the join handle")
 }
 
 /// A blocking closure as a future: runs it in its one poll.
@@ -1229,86 +1071,5 @@ mod tests {
             }
         }
         assert_eq!(std::mem::size_of::<Cell<Sixteen>>(), 72);
-    }
-
-    /// Counts what the join handle does with its attachment.
-    struct Counting(Arc<(std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize)>);
-
-    impl Attach for Counting {
-        fn cancel(&self) {
-            self.0.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    impl Drop for Counting {
-        fn drop(&mut self) {
-            self.0.1.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counters() -> Arc<(std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize)> {
-        Arc::new(Default::default())
-    }
-
-    /// The join handle drops its attachment when it goes, while the task still runs (a detach),
-    /// and the task goes on.
-    #[test]
-    fn attachment_dropped_with_the_join_handle() {
-        let counts = counters();
-        let mut kept = None;
-        let join = build_attached(async { 7 }, |task| {
-            kept = Some(task);
-            Attachment::new(Counting(counts.clone()))
-        });
-        assert_eq!(counts.1.load(Ordering::SeqCst), 0);
-        drop(join);
-        assert_eq!(counts.1.load(Ordering::SeqCst), 1, "dropped once, with the join handle");
-        let task = kept.unwrap();
-        assert!(task.poll_inline(&mut Context::from_waker(Waker::noop())).is_ready());
-        assert_eq!(counts.0.load(Ordering::SeqCst), 0, "a detach is not a cancel");
-    }
-
-    /// A cancel goes through the attachment; the backend's drop of its task object then
-    /// completes the task as cancelled, dropping the future first.
-    #[test]
-    fn attached_cancel_asks_the_backend_and_ends_cancelled() {
-        let counts = counters();
-        let mut kept = None;
-        let mut join = build_attached(std::future::pending::<u8>(), |task| {
-            kept = Some(task);
-            Attachment::new(Counting(counts.clone()))
-        });
-        let task = kept.unwrap();
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(task.poll_inline(&mut cx).is_pending());
-        join.cancel();
-        assert_eq!(counts.0.load(Ordering::SeqCst), 1);
-        assert!(join.poll_outcome(&mut cx).is_pending(), "not complete before the backend acts");
-        // What the backend's abort does: drop its task object, whose `Drop` shuts the task down.
-        task.shutdown();
-        drop(task);
-        assert!(matches!(join.poll_outcome(&mut cx), Poll::Ready(Outcome::Cancelled)));
-        // A cancel after completion does not reach the backend.
-        join.cancel();
-        assert_eq!(counts.0.load(Ordering::SeqCst), 1);
-        drop(join);
-        assert_eq!(counts.1.load(Ordering::SeqCst), 1);
-    }
-
-    /// A runtime shutdown without a cancel still reports a shutdown, and an attachment the join
-    /// handle never took (it was leaked) goes with the block.
-    #[test]
-    fn attached_shutdown_is_not_a_cancel() {
-        let counts = counters();
-        let mut kept = None;
-        let mut join = build_attached(std::future::pending::<u8>(), |task| {
-            kept = Some(task);
-            Attachment::new(Counting(counts.clone()))
-        });
-        kept.unwrap().shutdown();
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(matches!(join.poll_outcome(&mut cx), Poll::Ready(Outcome::Shutdown)));
-        drop(join);
-        assert_eq!(counts.1.load(Ordering::SeqCst), 1);
     }
 }

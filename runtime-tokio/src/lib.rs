@@ -34,7 +34,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use runtime_raw::task::{Attach, Attachment, Driver, NewTask, Task};
+use runtime_raw::task::{Driver, NewTask, Task};
 use runtime_raw::{BoxFuture, CurrentGuard, Instance, Runtime, SpawnError};
 
 /// The multi-thread Tokio runtime: one worker per core by default.
@@ -343,16 +343,6 @@ impl Drop for TokioTask {
     }
 }
 
-/// Tokio's join handle for a [`TokioTask`], kept by ours: a cancel aborts the Tokio task, which
-/// drops the `TokioTask`, whose `Drop` completes ours as cancelled.
-struct Abort(tokio::task::JoinHandle<()>);
-
-impl Attach for Abort {
-    fn cancel(&self) {
-        self.0.abort();
-    }
-}
-
 /// A `spawn_blocking` job: counted while it runs, shut down if Tokio drops it unrun.
 struct BlockingJob(Task, Arc<Census>);
 
@@ -395,12 +385,10 @@ impl Instance for TokioInstance {
         if self.stopped.load(Ordering::Acquire) {
             return Err(SpawnError::shutdown());
         }
-        // The type-erased path (`runtime_raw::task::spawn_erased_on`); the facade's spawns take
-        // `tokio_handle` instead. The join handle keeps Tokio's: Tokio frees its task where the
-        // last reference goes, and a free on the allocating thread is much cheaper than one on
-        // another (glibc takes the other arena's lock). When the facade still came this way,
-        // that took `spawn_many` from 1.6x plain Tokio to about 1.2x.
-        task.build_attached(|task| Attachment::new(Abort(self.handle().spawn(TokioTask(task)))));
+        // The type-erased path (`runtime_raw::task::spawn_erased_on`): our block inside a Tokio
+        // task. The facade's own spawns take `tokio_handle` instead, typed.
+        let task = task.build(Driver::inline());
+        drop(self.handle().spawn(TokioTask(task)));
         Ok(())
     }
 

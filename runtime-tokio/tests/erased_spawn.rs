@@ -1,6 +1,5 @@
-//! The Tokio backend's type-erased `Instance::spawn` (a task block inside a Tokio task, its
-//! join handle keeping Tokio's), which the facade's own spawns bypass: value, panic, cancel and
-//! shutdown, on both flavours.
+//! The Tokio backend's type-erased `Instance::spawn` (a task block polled inside a Tokio task),
+//! which the facade's own spawns bypass: value, panic, cancel and shutdown, on both flavours.
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -37,7 +36,8 @@ async fn scenario() -> Arc<AtomicBool> {
     let Outcome::Panicked(payload) = panicked else { panic!("expected the task's panic") };
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"erased"));
 
-    // A cancel drops the future (through Tokio's abort) before the outcome is seen.
+    // A cancel drops the future (at the poll the cancel's wake asks for) before the outcome is
+    // seen.
     let dropped = Arc::new(AtomicBool::new(false));
     let guard = Dropped(dropped.clone());
     let started = Arc::new(AtomicBool::new(false));
