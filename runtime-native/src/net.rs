@@ -11,7 +11,19 @@ use mio::Interest;
 use runtime_raw::BoxFuture;
 use runtime_raw::net::{Accept, AsSocket};
 
-use crate::reactor::{Direction, Reactor, Registration, ScheduledIo};
+use crate::reactor::{Direction, Reactor, ReadyEvent, Registration, ScheduledIo};
+
+/// Runs `op` on a readiness `event`: `None` when it would block after all, with the event's
+/// readiness cleared so that the next wait is a real one.
+fn attempt<T>(io: &ScheduledIo, event: ReadyEvent, op: impl FnOnce() -> io::Result<T>) -> Option<io::Result<T>> {
+    match op() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            io.clear(event);
+            None
+        }
+        result => Some(result),
+    }
+}
 
 /// Runs `op` until it stops returning `WouldBlock`, waiting in the reader or writer slot.
 fn poll_io<T>(
@@ -23,9 +35,8 @@ fn poll_io<T>(
     ready!(crate::coop::poll_proceed(cx));
     loop {
         let event = ready!(registration.io().poll_ready(cx, direction))?;
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.io().clear(event),
-            result => return Poll::Ready(result),
+        if let Some(result) = attempt(registration.io(), event, &mut op) {
+            return Poll::Ready(result);
         }
     }
 }
@@ -43,13 +54,7 @@ fn try_now<T>(
     match io.ready(direction) {
         None => Poll::Ready(None),
         Some(Err(e)) => Poll::Ready(Some(Err(e))),
-        Some(Ok(event)) => match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                io.clear(event);
-                Poll::Ready(None)
-            }
-            result => Poll::Ready(Some(result)),
-        },
+        Some(Ok(event)) => Poll::Ready(attempt(io, event, op)),
     }
 }
 
@@ -82,12 +87,9 @@ impl<T, F: FnMut() -> io::Result<T> + Unpin> Future for Keyed<'_, F> {
                     return Poll::Ready(Err(e));
                 }
             };
-            match (this.op)() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.io.clear(event),
-                result => {
-                    this.io.forget(&mut this.key);
-                    return Poll::Ready(result);
-                }
+            if let Some(result) = attempt(this.io, event, &mut this.op) {
+                this.io.forget(&mut this.key);
+                return Poll::Ready(result);
             }
         }
     }
