@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc as fmpsc;
-use runtime_benches::{Exec, Facade, PlainTokio};
+use runtime_benches::{Exec, Facade, PlainTokio, median_min_max};
 
 const SPAWN_MANY: usize = 25_000;
 const CHAIN: usize = 10_000;
@@ -85,24 +85,24 @@ fn main() {
                 if run_facade {
                     let (tx, rx) = mpsc::channel();
                     commands.unbounded_send((workload, tx)).unwrap();
-                    f.push(rx.recv().unwrap());
+                    f.push(rx.recv().unwrap().as_nanos() as f64);
                     std::thread::sleep(SETTLE);
                 } else {
-                    f.push(Duration::ZERO);
+                    f.push(0.0);
                 }
                 if run_plain {
                     let (tx, rx) = mpsc::channel();
                     plain_commands.unbounded_send((workload, tx)).unwrap();
-                    p.push(rx.recv().unwrap());
+                    p.push(rx.recv().unwrap().as_nanos() as f64);
                     std::thread::sleep(SETTLE);
                 } else {
-                    p.push(Duration::ZERO);
+                    p.push(0.0);
                 }
             }
             // Sample 0 warms both runtimes up.
             if sample > 0 {
-                facade_ns[i].push(per(median(&mut f), n));
-                plain_ns[i].push(per(median(&mut p), n));
+                facade_ns[i].push(median_min_max(&f).0 / n as f64);
+                plain_ns[i].push(median_min_max(&p).0 / n as f64);
             }
         }
     }
@@ -117,7 +117,7 @@ fn main() {
         if facade_ns[i].is_empty() {
             continue;
         }
-        let (f, p) = (stats(&mut facade_ns[i]), stats(&mut plain_ns[i]));
+        let (f, p) = (median_min_max(&facade_ns[i]), median_min_max(&plain_ns[i]));
         println!(
             "| {name} | {:.0} [{:.0}, {:.0}] | {:.0} [{:.0}, {:.0}] | {:.3} |",
             p.0,
@@ -129,20 +129,6 @@ fn main() {
             f.0 / p.0
         );
     }
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn per(d: Duration, n: usize) -> f64 {
-    d.as_nanos() as f64 / n as f64
-}
-
-fn stats(v: &mut [f64]) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 /// One round of `workload` on `exec`: the same workload code as the suite's.

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc as fmpsc;
-use runtime_benches::{Exec, Facade, Measured, PlainTokio, Smol};
+use runtime_benches::{Exec, Facade, Measured, PlainTokio, Smol, median_min_max};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Variant {
@@ -205,12 +205,6 @@ fn memory_usage(variant: Variant) -> Option<f64> {
     let output = std::process::Command::new(exe).args(["--memory-child", variant.arg()]).output().ok()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout.lines().find_map(|line| line.strip_prefix("BYTES_PER_TASK ")?.trim().parse().ok())
-}
-
-fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    (sorted[sorted.len() / 2], sorted[0], sorted[sorted.len() - 1])
 }
 
 fn main() {

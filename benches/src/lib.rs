@@ -326,6 +326,14 @@ impl Exec for Smol {
     }
 }
 
+/// The median, minimum and maximum of `values` (at least one): how every figure in the
+/// reports is summarised.
+pub fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (sorted[sorted.len() / 2], sorted[0], sorted[sorted.len() - 1])
+}
+
 /// A measurement: the time the workload took and the number of operations it did.
 #[derive(Debug, Clone, Copy)]
 pub struct Measured {
