@@ -8,9 +8,9 @@
 //! - a **reactor** (module `reactor`): one `mio::Poll`, polled by a worker about to park (so a
 //!   readiness event runs its task on the thread that saw it) and, every few dozen tasks, by a
 //!   busy worker, so that I/O is never starved by CPU-bound tasks;
-//! - one **timer** facility (module `timer`) for every delay, interval and timeout: an ordered map
-//!   of deadlines that the reactor's poll sleeps on, with a Linux `timerfd` for resolution finer
-//!   than epoll's millisecond;
+//! - one **timer** facility (module `timer`) for every delay, interval and timeout: timing
+//!   wheels of deadlines (module `wheel`) that the reactor's poll sleeps on, with a Linux
+//!   `timerfd` for resolution finer than epoll's millisecond;
 //! - a small **blocking pool** (module `blocking`) that resolves host names off the workers.
 //!
 //! A task is one allocation (runtime-raw's task block); its waker pushes it to the waking
@@ -35,6 +35,7 @@ mod park;
 mod reactor;
 mod sync;
 mod timer;
+mod wheel;
 
 #[cfg(all(test, runtime_loom))]
 mod loom_models;

@@ -313,6 +313,10 @@ pub(crate) struct Driver {
     timers: Arc<Timers>,
     #[cfg(target_os = "linux")]
     timerfd: crate::timer::TimerFd,
+    /// The deadline the timerfd is armed for and has not yet reported: arming it again for
+    /// the same one (the driver woke for something else) would be a wasted system call.
+    #[cfg(target_os = "linux")]
+    armed: Option<std::time::Instant>,
 }
 
 impl Driver {
@@ -339,6 +343,8 @@ impl Driver {
             timers,
             #[cfg(target_os = "linux")]
             timerfd,
+            #[cfg(target_os = "linux")]
+            armed: None,
         };
         Ok((driver, reactor))
     }
@@ -347,15 +353,14 @@ impl Driver {
     /// then wakes the tasks of ready sources and of expired timers.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
         let sleeping = timeout != Some(Duration::ZERO);
-        if sleeping {
+        let poll_timeout = if sleeping {
             self.timers.set_sleeping(true);
-        }
-        let until_timer = self.timers.until_next();
-        let timeout = match (timeout, until_timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            let deadline = self.timers.next_deadline(true);
+            self.arm(timeout, deadline)
+        } else {
+            // A look without sleeping: the deadlines do not matter.
+            timeout
         };
-        let poll_timeout = self.arm(timeout);
         if let Err(e) = self.poll.poll(&mut self.events, poll_timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {
@@ -370,7 +375,10 @@ impl Driver {
             match event.token() {
                 WAKER_TOKEN => {}
                 #[cfg(target_os = "linux")]
-                TIMER_TOKEN => self.timerfd.drain(),
+                TIMER_TOKEN => {
+                    self.timerfd.drain();
+                    self.armed = None;
+                }
                 token => {
                     let mut ready = 0;
                     if event.is_readable() {
@@ -395,24 +403,32 @@ impl Driver {
         self.timers.fire_expired();
     }
 
-    /// The timeout to give the poll: timers finer than a millisecond go through the timerfd.
+    /// The timeout to give the poll, for at most `timeout` and until `deadline`: a deadline
+    /// goes through the timerfd, finer than the poll's millisecond.
     #[cfg(target_os = "linux")]
-    fn arm(&mut self, timeout: Option<Duration>) -> Option<Duration> {
-        match timeout {
-            Some(d) if d.is_zero() => Some(Duration::ZERO),
-            Some(d) => {
-                if self.timerfd.arm(d).is_ok() {
-                    None
-                } else {
-                    Some(d)
-                }
-            }
-            None => None,
+    fn arm(&mut self, timeout: Option<Duration>, deadline: Option<std::time::Instant>) -> Option<Duration> {
+        let Some(deadline) = deadline else {
+            return timeout;
+        };
+        let until = deadline.saturating_duration_since(self.timers.now());
+        if until.is_zero() {
+            return Some(Duration::ZERO);
         }
+        if self.armed != Some(deadline) {
+            if self.timerfd.arm(until).is_err() {
+                return Some(timeout.map_or(until, |t| t.min(until)));
+            }
+            self.armed = Some(deadline);
+        }
+        timeout
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn arm(&mut self, timeout: Option<Duration>) -> Option<Duration> {
-        timeout
+    fn arm(&mut self, timeout: Option<Duration>, deadline: Option<std::time::Instant>) -> Option<Duration> {
+        let until = deadline.map(|d| d.saturating_duration_since(self.timers.now()));
+        match (timeout, until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

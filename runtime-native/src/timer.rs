@@ -1,18 +1,17 @@
 //! One timer facility for every delay, interval and timeout of an instance.
 //!
-//! Deadlines live in ordered maps (one per shard), keyed by (deadline, sequence number). A timer
-//! inserts its entry when first polled before its deadline, updates the waker in place on later
-//! polls, and removes the entry when dropped or reset, so a dropped `Delay` frees its entry at
-//! once. The driver sleeps until the earliest deadline (on Linux through a `timerfd`, whose
-//! resolution is finer than epoll's millisecond) and then splits every expired entry off in one
-//! step and wakes them. Inserting a new earliest deadline wakes the driver so that it sleeps
-//! less.
+//! Deadlines live in hierarchical timing wheels (module `wheel`, one per shard), so that arming
+//! and disarming a timer is O(1) however many are pending. A timer inserts its entry when first
+//! polled before its deadline, updates the waker in place on later polls, and removes the entry
+//! when dropped or reset, so a dropped `Delay` frees its entry at once. The driver sleeps until
+//! the earliest deadline (on Linux through a `timerfd`, whose resolution is finer than epoll's
+//! millisecond), then advances every wheel to the current time and wakes what fired. Inserting a
+//! deadline earlier than the one the driver sleeps until wakes it so that it sleeps less.
 //!
 //! The driver also publishes the instant it fired through (the *watermark*): a timer whose
 //! deadline is not after it knows its entry is gone without taking the lock, which spares each
 //! fired `Delay` a second search of the map.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,12 +20,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::reactor::Reactor;
-
-/// An entry's key: its deadline in nanoseconds since the timers' base instant, then its
-/// sequence number. Two words rather than an `Instant` and a word: smaller B-tree nodes and
-/// plain integer comparisons (timers_100k's registrations spend most of their time in the
-/// tree).
-type Key = (u64, u64);
+use crate::wheel::Wheel;
 
 pub(crate) const ALREADY_PAUSED: &str = "`runtime::time::pause()`: the clock is already paused";
 pub(crate) const NOT_PAUSED: &str =
@@ -107,7 +101,7 @@ impl Clock {
 /// Shards of the deadline map: threads arming timers at once take different locks.
 const SHARDS: usize = 4;
 
-/// A timer's sequence number while it has no entry in its shard.
+/// A timer's key while it has no entry in its shard (no wheel key has a slab index this high).
 const UNARMED: u64 = u64::MAX;
 /// As `UNARMED`, and the clock was found before the deadline just now: the first poll need not
 /// read it again (if the deadline passes in between, the entry fires on the driver's next turn).
@@ -118,9 +112,10 @@ struct Core {
     clock: Clock,
     /// Set once the driver exists, to wake it for a new earliest deadline.
     reactor: std::sync::OnceLock<Arc<Reactor>>,
-    /// A worker is about to sleep (or sleeps) in the reactor until a deadline it read: only
-    /// then does a new earliest deadline need a wake-up (a system call).
-    sleeping: AtomicBool,
+    /// A new deadline before this one (nanoseconds since `base`) must wake the driver (a system
+    /// call): 0 while no worker sleeps in the reactor, the deadline it sleeps until, or
+    /// `u64::MAX` while it sleeps with no deadline or is about to read it.
+    wake_before: AtomicU64,
     /// Nanoseconds from `base` to the instant every shard was fired through: no entry with a
     /// deadline at or before it is left in the maps. Only grows.
     fired_through: AtomicU64,
@@ -144,26 +139,18 @@ impl Core {
     }
 }
 
-/// One shard: its entries and the sequence numbers that keep their keys unique (per shard is
-/// enough, the maps are separate; no shared counter for the arming threads to fight over).
-#[derive(Default)]
-struct Entries {
-    map: BTreeMap<Key, Waker>,
-    next_seq: u64,
-}
-
 /// A shard, in its own allocation and alone on its cache lines (two, for the adjacent-line
 /// prefetcher). Each timer holds its shard's `Arc`, so that the reference counts that threads
 /// bump for every `Delay` are per shard too, not one line fought over by every worker.
 #[repr(align(128))]
 struct Shard {
     core: Arc<Core>,
-    entries: Mutex<Entries>,
+    wheel: Mutex<Wheel>,
 }
 
 impl Shard {
-    fn lock(&self) -> MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Wheel> {
+        self.wheel.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -175,7 +162,7 @@ pub(crate) struct Timers {
 
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pending: usize = self.shards.iter().map(|shard| shard.lock().map.len()).sum();
+        let pending: usize = self.shards.iter().map(|shard| shard.lock().len()).sum();
         f.debug_struct("Timers").field("pending", &pending).finish()
     }
 }
@@ -185,11 +172,11 @@ impl Timers {
         let core = Arc::new(Core {
             clock: Clock::new(),
             reactor: Default::default(),
-            sleeping: AtomicBool::new(false),
+            wake_before: AtomicU64::new(0),
             fired_through: AtomicU64::new(0),
             base: Instant::now(),
         });
-        let shards = std::array::from_fn(|_| Arc::new(Shard { core: core.clone(), entries: Default::default() }));
+        let shards = std::array::from_fn(|_| Arc::new(Shard { core: core.clone(), wheel: Default::default() }));
         Timers { core, shards }
     }
 
@@ -201,41 +188,43 @@ impl Timers {
         &self.core.clock
     }
 
-    /// The earliest deadline over every shard.
-    fn earliest(&self) -> Option<Instant> {
-        let first =
-            self.shards.iter().filter_map(|shard| shard.lock().map.first_key_value().map(|(key, _)| key.0)).min()?;
-        Some(self.core.instant(first))
+    /// The earliest deadline over every shard (or a little before it: see `Wheel::next_deadline`).
+    fn earliest(&self) -> Option<u64> {
+        self.shards.iter().filter_map(|shard| shard.lock().next_deadline()).min()
     }
 
     pub(crate) fn now(&self) -> Instant {
         self.core.clock.now()
     }
 
-    /// The driver is going to sleep on the deadline `until_next` returns (`true`), or woke.
-    /// Set before reading the deadline: an insert either lands before that read, or sees the
-    /// flag and wakes the driver.
+    /// The driver is going to sleep (`true`; then `next_deadline` says until when), or woke.
+    /// Set before reading the deadline: an insert either lands before that read, or sees that
+    /// it must wake the driver.
     pub(crate) fn set_sleeping(&self, sleeping: bool) {
-        self.core.sleeping.store(sleeping, Ordering::SeqCst);
+        self.core.wake_before.store(if sleeping { u64::MAX } else { 0 }, Ordering::SeqCst);
     }
 
-    /// Real time until the earliest deadline; zero if it has passed, `None` without timers
-    /// or while the clock is paused (then only `advance` moves it).
-    pub(crate) fn until_next(&self) -> Option<Duration> {
+    /// The earliest deadline, for the driver to sleep until; `None` without timers or while the
+    /// clock is paused (then only `advance` moves it). With `sleeping`, later inserts wake the
+    /// driver only if they are due before it.
+    pub(crate) fn next_deadline(&self, sleeping: bool) -> Option<Instant> {
         if self.core.clock.is_paused() {
             return None;
         }
         let first = self.earliest()?;
-        Some(first.saturating_duration_since(self.now()))
+        if sleeping {
+            self.core.wake_before.store(first, Ordering::SeqCst);
+        }
+        Some(self.core.instant(first))
     }
 
-    /// With the clock paused and nothing else to do: jumps it to the earliest deadline and
-    /// fires what is due. `false` when there is no timer.
+    /// With the clock paused and nothing else to do: jumps it to the earliest deadline (or to
+    /// where the wheels move it closer) and fires what is due. `false` when there is no timer.
     pub(crate) fn jump_to_next(&self) -> bool {
         let Some(first) = self.earliest() else {
             return false;
         };
-        self.core.clock.advance_to(first);
+        self.core.clock.advance_to(self.core.instant(first));
         self.fire_expired();
         true
     }
@@ -243,32 +232,20 @@ impl Timers {
     /// Wakes every timer whose deadline has passed, removing its entry.
     pub(crate) fn fire_expired(&self) {
         let now = self.core.offset(self.now());
-        // Everything at or before `now` sorts before this key.
-        let Some(after_now) = now.checked_add(1) else {
-            return;
-        };
-        let mut expired = Vec::new();
+        let mut fired = Vec::new();
         for shard in &self.shards {
-            let mut entries = shard.lock();
-            if entries.map.first_key_value().is_none_or(|(first, _)| first.0 > now) {
-                continue;
-            }
-            // One split instead of a removal per entry; the rest stays in the shard.
-            let later = entries.map.split_off(&(after_now, 0));
-            expired.push(std::mem::replace(&mut entries.map, later));
+            shard.lock().advance(now, &mut fired);
         }
         // Published after the removals (each under its shard's lock), so that a timer that
         // reads it finds its entry gone.
         self.core.fired_through.fetch_max(now, Ordering::Release);
-        for map in expired {
-            map.into_values().for_each(Waker::wake);
-        }
+        fired.into_iter().for_each(Waker::wake);
     }
 
     /// Drops every entry (the instance stopped); their tasks are gone too.
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
-            let all = std::mem::take(&mut shard.lock().map);
+            let all = shard.lock().clear();
             drop(all);
         }
     }
@@ -280,7 +257,7 @@ pub(crate) struct Timer {
     /// The shard of the arming thread, which holds the entry.
     shard: Arc<Shard>,
     deadline: Instant,
-    /// The entry's sequence number (its key is `(deadline, seq)`), or `UNARMED`.
+    /// The entry's key in the shard's wheel, or `UNARMED` / `CHECKED`.
     seq: u64,
 }
 
@@ -307,8 +284,7 @@ impl Timer {
             // Never armed, or the driver removed the entry when it fired.
             return;
         }
-        let key = (self.shard.core.offset(self.deadline), seq);
-        let entry = self.shard.lock().map.remove(&key);
+        let entry = self.shard.lock().remove(seq);
         drop(entry);
     }
 }
@@ -331,28 +307,27 @@ impl runtime_raw::time::Timer for Timer {
                 return Poll::Ready(now);
             }
         }
-        let at = core.offset(this.deadline);
-        let mut entries = this.shard.lock();
+        let mut wheel = this.shard.lock();
         if this.is_armed()
-            && let Some(waker) = entries.map.get_mut(&(at, this.seq))
+            && let Some(waker) = wheel.get_mut(this.seq)
         {
             if !waker.will_wake(cx.waker()) {
                 *waker = cx.waker().clone();
             }
             return Poll::Pending;
         }
-        // Not in the map: first poll, or the driver fired it just as the clock moved back
+        // Not in the wheel: first poll, or the driver fired it just as the clock moved back
         // under us (it cannot, with a monotonic clock, but then we simply re-insert).
-        let key = (at, entries.next_seq);
-        entries.next_seq += 1;
-        // Earliest of this shard: the driver may sleep longer than this deadline only then
-        // (a wake-up when it was not the earliest overall costs one spurious turn).
-        let earliest = entries.map.first_key_value().is_none_or(|(first, _)| key < *first);
-        entries.map.insert(key, cx.waker().clone());
-        drop(entries);
-        this.seq = key.1;
+        let at = core.offset(this.deadline);
+        let earliest;
+        (this.seq, earliest) = wheel.insert(at, cx.waker().clone());
+        drop(wheel);
+        // Only a new earliest deadline of its shard can be one the driver sleeps past: had it
+        // read this shard before the insert, it saw one due no later. `wake_before` is read
+        // after the insert: the driver either saw the entry, or had already published (or is
+        // about to decide) the deadline it sleeps until.
         if earliest
-            && core.sleeping.load(Ordering::SeqCst)
+            && at < core.wake_before.load(Ordering::SeqCst)
             && let Some(reactor) = core.reactor.get()
         {
             reactor.wake();

@@ -194,3 +194,50 @@ fn many_timers_all_fire_never_early() {
         assert_eq!(fired.load(Ordering::SeqCst), n);
     });
 }
+
+/// Timers armed and disarmed at random across threads: each task races a delay due in 5 ms to
+/// a minute (the race mostly drops it, armed, from whichever wheel slot it reached) against one
+/// of up to 3 ms, resets some, and checks that whichever fires is on time.
+#[test]
+#[ignore = "stress: run by name, see the file's docs"]
+fn timers_armed_and_dropped_across_threads() {
+    use runtime::time::{Delay, FutureExt};
+    let n = scaled(20_000, 500);
+    for_every_backend!(|rt| {
+        let fired = Arc::new(AtomicUsize::new(0));
+        let count = fired.clone();
+        runtime::raw::enter(rt, async move {
+            let handles: Vec<_> = (0..n)
+                .map(|i| {
+                    let count = count.clone();
+                    runtime::spawn(async move {
+                        let mut state = 0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1);
+                        for _ in 0..4 {
+                            let long = Duration::from_millis(5 + xorshift(&mut state) % 60_000);
+                            let short = Duration::from_micros(xorshift(&mut state) % 3_000);
+                            let start = Instant::now();
+                            let mut delay = Delay::new(long);
+                            if xorshift(&mut state).is_multiple_of(4) {
+                                // Armed, then moved: the first entry must go.
+                                assert!(futures::poll!(&mut delay).is_pending());
+                                delay.reset(runtime::time::now() + long + Duration::from_secs(1));
+                            }
+                            // Under load both may be due by the time the task runs: the delay
+                            // may then win, but neither may ever be early.
+                            let (outcome, due) = match delay.timeout(short).await {
+                                Ok(_) => ("delay", long),
+                                Err(_) => ("timeout", short),
+                            };
+                            assert!(start.elapsed() >= due, "the {due:?} {outcome} fired early");
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await;
+            }
+        });
+        assert_eq!(fired.load(Ordering::SeqCst), 4 * n);
+    });
+}
