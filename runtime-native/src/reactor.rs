@@ -355,7 +355,7 @@ impl Driver {
         let sleeping = timeout != Some(Duration::ZERO);
         let poll_timeout = if sleeping {
             self.timers.set_sleeping(true);
-            let deadline = self.timers.next_deadline(true);
+            let deadline = self.timers.next_deadline();
             self.arm(timeout, deadline)
         } else {
             // A look without sleeping: the deadlines do not matter.

@@ -10,7 +10,7 @@
 //!
 //! The driver also publishes the instant it fired through (the *watermark*): a timer whose
 //! deadline is not after it knows its entry is gone without taking the lock, which spares each
-//! fired `Delay` a second search of the map.
+//! fired `Delay` a second lock of its shard.
 
 use std::fmt;
 use std::pin::Pin;
@@ -98,7 +98,7 @@ impl Clock {
     }
 }
 
-/// Shards of the deadline map: threads arming timers at once take different locks.
+/// Shards of the deadlines (a wheel each): threads arming timers at once take different locks.
 const SHARDS: usize = 4;
 
 /// A timer's key while it has no entry in its shard (no wheel key has a slab index this high).
@@ -117,7 +117,7 @@ struct Core {
     /// `u64::MAX` while it sleeps with no deadline or is about to read it.
     wake_before: AtomicU64,
     /// Nanoseconds from `base` to the instant every shard was fired through: no entry with a
-    /// deadline at or before it is left in the maps. Only grows.
+    /// deadline at or before it is left in the wheels. Only grows.
     fired_through: AtomicU64,
     base: Instant,
 }
@@ -204,17 +204,15 @@ impl Timers {
         self.core.wake_before.store(if sleeping { u64::MAX } else { 0 }, Ordering::SeqCst);
     }
 
-    /// The earliest deadline, for the driver to sleep until; `None` without timers or while the
-    /// clock is paused (then only `advance` moves it). With `sleeping`, later inserts wake the
-    /// driver only if they are due before it.
-    pub(crate) fn next_deadline(&self, sleeping: bool) -> Option<Instant> {
+    /// The earliest deadline, for the driver about to sleep until it (after `set_sleeping`);
+    /// `None` without timers or while the clock is paused (then only `advance` moves it). From
+    /// here on, inserts wake the driver only if they are due before it.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         if self.core.clock.is_paused() {
             return None;
         }
         let first = self.earliest()?;
-        if sleeping {
-            self.core.wake_before.store(first, Ordering::SeqCst);
-        }
+        self.core.wake_before.store(first, Ordering::SeqCst);
         Some(self.core.instant(first))
     }
 
@@ -415,7 +413,7 @@ mod tests {
     /// A timer fired by the driver and then dropped leaves the other entries alone, and one
     /// dropped before its deadline takes its entry with it.
     #[test]
-    fn fired_and_dropped_timers_leave_the_map_consistent() {
+    fn fired_and_dropped_timers_leave_the_wheel_consistent() {
         use runtime_raw::time::Timer as _;
         let timers = Timers::new();
         let waker = Waker::noop();
