@@ -1,11 +1,16 @@
 //! The executor: worker threads, their queues, stealing, parking, and the list of live tasks.
 //!
-//! Each worker owns a crossbeam-deque FIFO queue. A task woken on a worker of its instance goes
-//! to that worker's queue (a task woken while it runs, which includes `yield_now`, goes to the
-//! back, so it cannot starve the others); a task woken from anywhere else goes to the global
-//! injector, and an idle worker is unparked. A worker takes from its own queue, every
-//! [`GLOBAL_QUEUE_INTERVAL`] tasks from the injector first (so it cannot starve), and when both
-//! are empty steals half of another worker's queue.
+//! Each worker owns a crossbeam-deque FIFO queue and a *next-task slot*. A task woken (or
+//! spawned) on a worker of its instance goes to that worker's slot and runs as soon as the
+//! current task returns, on the same thread, its data still in cache: a task that answers
+//! another is not stolen by a worker that had to be woken first. The task the slot held moves to
+//! the back of the queue, where others can steal it. A task woken while it runs (which includes
+//! `yield_now`) goes to the back of the queue, so it cannot starve the others, and the slot runs
+//! at most [`NEXT_SLOT_STREAK`] times in a row for the same reason (two tasks waking each other
+//! would otherwise keep the queue waiting). A task woken from anywhere else goes to the global
+//! injector, and an idle worker is unparked. A worker takes from its slot, then its own queue,
+//! every [`GLOBAL_QUEUE_INTERVAL`] tasks from the injector first (so it cannot starve), and when
+//! all are empty steals half of another worker's queue.
 //!
 //! Parking: a worker with nothing to do announces itself idle, looks once more for work (a
 //! task pushed before the announcement is found by that look; one pushed after it sees the
@@ -14,7 +19,7 @@
 //! *searching*; while one searches, pushes to local queues wake nobody, and the last searcher
 //! to find work wakes another idle worker, so work spreads without a wake-up per push.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -37,6 +42,8 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 const SEARCH_ROUNDS: usize = 2;
 /// Shards of the live-task list, to spread the lock taken per spawn and per completion.
 const TASK_SHARDS: usize = 16;
+/// Tasks a worker takes from its next-task slot in a row before it takes one from its queue.
+const NEXT_SLOT_STREAK: u8 = 3;
 
 pub(crate) struct Shared {
     injector: Injector<Task>,
@@ -73,6 +80,36 @@ thread_local! {
 struct Local {
     shared: Arc<Shared>,
     queue: Worker<Task>,
+    /// The task woken last by this worker: it runs next. Not stealable.
+    next: Cell<Option<Task>>,
+    /// Tasks taken from `next` since the last one from elsewhere.
+    streak: Cell<u8>,
+}
+
+impl Local {
+    /// Puts `task` in the next-task slot; `true` if that moved an older one to the queue (where
+    /// an idle worker may steal it).
+    fn put_next(&self, task: Task) -> bool {
+        match self.next.replace(Some(task)) {
+            Some(older) => {
+                self.queue.push(older);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tasks waiting on this worker.
+    fn waiting(&self) -> usize {
+        self.queue.len() + usize::from(self.has_next())
+    }
+
+    fn has_next(&self) -> bool {
+        let next = self.next.take();
+        let has = next.is_some();
+        self.next.set(next);
+        has
+    }
 }
 
 impl Shared {
@@ -190,28 +227,38 @@ impl Shared {
 }
 
 impl Schedule for Shared {
-    fn schedule(&self, task: Task, _how: Reschedule) {
+    fn schedule(&self, task: Task, how: Reschedule) {
         if self.is_stopped() {
             // The entry is dropped; `shut_down_tasks` drops the future.
             return;
         }
-        let task = LOCAL
+        let mut task = Some(task);
+        let stealable = LOCAL
             .try_with(|local| {
-                let local = local.try_borrow().ok()?;
+                let Ok(local) = local.try_borrow() else { return true };
                 match &*local {
                     Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
-                        local.queue.push(task);
-                        None
+                        let task = task.take().expect("scheduled once");
+                        match how {
+                            Reschedule::Woken => local.put_next(task),
+                            Reschedule::Yielded => {
+                                local.queue.push(task);
+                                true
+                            }
+                        }
                     }
-                    _ => Some(task),
+                    _ => true,
                 }
             })
-            .unwrap_or_else(|_| None);
+            // This thread's locals are gone: the task goes to the injector below.
+            .unwrap_or(true);
         if let Some(task) = task {
             self.injector.push(task);
         }
-        // A searching worker looks at the injector and at every queue before it parks.
-        self.notify_unless_searching();
+        if stealable {
+            // A searching worker looks at the injector and at every queue before it parks.
+            self.notify_unless_searching();
+        }
     }
 
     fn release(&self, task: &Task) {
@@ -221,7 +268,10 @@ impl Schedule for Shared {
 
 /// One worker thread's life: run tasks until the instance stops.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>) {
-    LOCAL.with(|local| *local.borrow_mut() = Some(Local { shared: shared.clone(), queue }));
+    LOCAL.with(|local| {
+        *local.borrow_mut() =
+            Some(Local { shared: shared.clone(), queue, next: Cell::new(None), streak: Cell::new(0) });
+    });
     let mut searching = false;
     let mut tick: u32 = 0;
     while !shared.is_stopped() {
@@ -258,17 +308,29 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
     drop(local);
 }
 
-fn with_queue<R>(f: impl FnOnce(&Worker<Task>) -> R) -> R {
-    LOCAL.with(|local| f(&local.borrow().as_ref().expect("on a worker thread").queue))
+fn with_local<R>(f: impl FnOnce(&Local) -> R) -> R {
+    LOCAL.with(|local| f(local.borrow().as_ref().expect("on a worker thread")))
 }
 
 fn find_task(shared: &Shared, tick: u32) -> Option<Task> {
-    with_queue(|queue| {
+    with_local(|local| {
+        let queue = &local.queue;
         if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL)
             && let Some(task) = steal_injector(shared, queue)
         {
+            local.streak.set(0);
             return Some(task);
         }
+        if let Some(task) = local.next.take() {
+            if local.streak.get() < NEXT_SLOT_STREAK {
+                local.streak.set(local.streak.get() + 1);
+                return Some(task);
+            }
+            // Its turn is over: behind the others. No worker is woken for it: this one is
+            // awake and gets to it (a searching worker may still steal it).
+            queue.push(task);
+        }
+        local.streak.set(0);
         queue.pop().or_else(|| search(shared, queue))
     })
 }
@@ -330,7 +392,7 @@ fn park(shared: &Shared, index: usize) -> bool {
                 drop(driver);
                 // Events may have woken tasks into our queue: if more than we can run at once,
                 // let an idle worker take over the reactor and share the work.
-                if with_queue(|queue| queue.len() > 1) {
+                if with_local(|local| local.waiting() > 1) {
                     shared.notify_one();
                 }
             }

@@ -2,9 +2,10 @@
 //!
 //! Each `enter` starts an instance made of:
 //!
-//! - an **executor** (module `executor`): worker threads, each with a crossbeam-deque FIFO queue,
-//!   fed by a global injector for tasks woken from elsewhere; idle workers steal from each
-//!   other, spin very briefly, then park, so an idle runtime uses no CPU;
+//! - an **executor** (module `executor`): worker threads, each with a crossbeam-deque FIFO queue
+//!   and a next-task slot for the task its running task woke last, fed by a global injector for
+//!   tasks woken from elsewhere; idle workers steal from each other's queues, spin very briefly,
+//!   then park, so an idle runtime uses no CPU;
 //! - a **reactor** (module `reactor`): one `mio::Poll`, polled by a worker about to park (so a
 //!   readiness event runs its task on the thread that saw it) and, every few dozen tasks, by a
 //!   busy worker, so that I/O is never starved by CPU-bound tasks;
