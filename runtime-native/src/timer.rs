@@ -135,7 +135,13 @@ impl Core {
 
     /// Whether the driver has already removed every entry with a deadline at or before `at`.
     fn fired_through(&self, at: Instant) -> bool {
-        at > self.base && self.offset(at) <= self.fired_through.load(Ordering::Acquire)
+        self.fired_at(at).is_some()
+    }
+
+    /// The instant the driver fired through, if that removed the entry for `at`.
+    fn fired_at(&self, at: Instant) -> Option<Instant> {
+        let through = self.fired_through.load(Ordering::Acquire);
+        (at > self.base && self.offset(at) <= through).then(|| self.instant(through))
     }
 }
 
@@ -297,6 +303,15 @@ impl runtime_raw::time::Timer for Timer {
     fn poll_fire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         let this = self.get_mut();
         let core = &this.shard.core;
+        if this.is_armed()
+            && let Some(fired) = core.fired_at(this.deadline)
+        {
+            // The driver fired it (its entry is gone) at the instant it fired through: that is
+            // when it fired, with no clock read.
+            std::task::ready!(crate::coop::poll_proceed(cx));
+            this.seq = UNARMED;
+            return Poll::Ready(fired);
+        }
         if this.seq != CHECKED {
             let now = core.clock.now();
             if now >= this.deadline {
