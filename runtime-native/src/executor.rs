@@ -101,14 +101,10 @@ impl Local {
 
     /// Tasks waiting on this worker.
     fn waiting(&self) -> usize {
-        self.queue.len() + usize::from(self.has_next())
-    }
-
-    fn has_next(&self) -> bool {
         let next = self.next.take();
-        let has = next.is_some();
+        let waiting = self.queue.len() + usize::from(next.is_some());
         self.next.set(next);
-        has
+        waiting
     }
 }
 
@@ -440,7 +436,6 @@ fn fast_random(n: usize) -> usize {
 /// The shard for this thread's next insert: each thread steps through them all, from an
 /// offset of its own.
 fn next_shard() -> usize {
-    use std::cell::Cell;
     thread_local! {
         static NEXT: Cell<usize> = Cell::new(crate::thread_index().wrapping_mul(7));
     }
