@@ -210,10 +210,13 @@ impl Wheel {
         }
         self.elapsed = self.elapsed.max(now_tick);
         if self.len == 0 && self.entries.capacity() > KEEP_CAPACITY {
-            // A burst of timers is over: give its memory back. Stamps keep counting, so an old
-            // key cannot match a new entry.
+            // A burst of timers is over: give its memory back, the slots' arrays included.
+            // Stamps keep counting, so an old key cannot match a new entry.
             self.entries = Vec::new();
             self.free = NIL;
+            for level in &mut self.levels {
+                level.slots.iter_mut().filter(|slot| slot.capacity() > SLOTS).for_each(|slot| *slot = Vec::new());
+            }
         }
     }
 
@@ -435,6 +438,8 @@ mod tests {
         advance(&mut wheel, 10_000 * 1_000);
         assert_eq!(wheel.len(), 0);
         assert_eq!(wheel.entries.capacity(), 0);
+        let kept = wheel.levels.iter().flat_map(|level| &level.slots).map(Vec::capacity).max();
+        assert!(kept <= Some(SLOTS), "a slot kept {kept:?} places");
         assert!(keys.iter().all(|&k| wheel.get_mut(k).is_none()));
     }
 }
