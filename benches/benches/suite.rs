@@ -331,11 +331,12 @@ fn render(
     let _ = writeln!(
         out,
         "# runtime benchmarks ({} mode)\n\n{} samples per workload and variant, interleaved in one run ({:.0?}), \
-         with a 5 ms pause after each sample so that the previous variant's workers are parked; \
+         with a {} ms pause after each sample so that the previous variant's workers are parked; \
          median (min–max). Baseline: plain Tokio multi-thread, no facade. {}\n",
         if full { "full" } else { "quick" },
         samples,
         took,
+        SETTLE.as_millis(),
         profile()
     );
     let _ = writeln!(out, "## native against its goal\n");

@@ -133,12 +133,8 @@ impl Core {
         self.base + Duration::from_nanos(offset)
     }
 
-    /// Whether the driver has already removed every entry with a deadline at or before `at`.
-    fn fired_through(&self, at: Instant) -> bool {
-        self.fired_at(at).is_some()
-    }
-
-    /// The instant the driver fired through, if that removed the entry for `at`.
+    /// The instant the driver fired through, if that removed the entry for `at` (every entry
+    /// with a deadline at or before it is gone).
     fn fired_at(&self, at: Instant) -> Option<Instant> {
         let through = self.fired_through.load(Ordering::Acquire);
         (at > self.base && self.offset(at) <= through).then(|| self.instant(through))
@@ -284,7 +280,7 @@ impl Timer {
 
     fn remove(&mut self) {
         let seq = std::mem::replace(&mut self.seq, UNARMED);
-        if seq >= CHECKED || self.shard.core.fired_through(self.deadline) {
+        if seq >= CHECKED || self.shard.core.fired_at(self.deadline).is_some() {
             // Never armed, or the driver removed the entry when it fired.
             return;
         }
