@@ -53,6 +53,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+#[cfg(all(test, runtime_loom))]
+mod loom_models;
 pub mod net;
 mod sync;
 pub mod task;

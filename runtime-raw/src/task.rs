@@ -20,11 +20,21 @@
 //! | 5 | `JOIN_WAKER` | the join waker slot is published: only the runtime side may read it |
 //! | 6 | `DRIVER_WAKER` | inline mode: the backend's waker is stored, never to change again |
 //! | 7-8 | kind | scheduled, inline or blocking: which member of the driver slot is live |
-//! | 9.. | references | one per [`Task`], [`Waker`] and join handle |
+//! | 9 | `SHUTDOWN` | the runtime asked for the future to be dropped ([`Task::shutdown`]) |
+//! | 10.. | references | one per [`Task`], [`Waker`] and join handle |
 //!
 //! Invariants, each kept by the transitions below:
 //! - The stage is touched only by the thread that set `RUNNING`, or after `COMPLETE` by the one
 //!   owner of the outcome (the join handle while it has `JOIN_INTEREST`, else the runtime side).
+//!   Every mode claims `RUNNING` before it polls or drops the future ([`Task::run`],
+//!   [`Task::poll_inline`], a cancel, [`Task::shutdown`]): no caller of these safe functions,
+//!   however it misuses them (two threads polling at once, a future shutting its own task down
+//!   from inside its poll), can reach the stage while another thread does.
+//! - A stop request (`CANCELLED` or `SHUTDOWN`) that finds the stage claimed is left for the
+//!   claimer, which checks for one in the same atomic step that gives up `RUNNING`; one that
+//!   finds it idle claims it and drops the future itself. So a requested stop always ends in
+//!   `COMPLETE`, whichever side gets there first.
+//! - The future is dropped where it lies, never moved out of the block first: it is pinned.
 //! - `COMPLETE` is set once and never cleared; after it nobody polls or drops the future.
 //! - A wake while `RUNNING` only sets `SCHEDULED`; the runner sees it when it stops and
 //!   reschedules the task itself, so a wake is never lost and no task is polled twice at once.
@@ -57,7 +67,10 @@ const KIND_MASK: usize = 0b11 << 7;
 const KIND_SCHEDULED: usize = 0 << 7;
 const KIND_INLINE: usize = 1 << 7;
 const KIND_BLOCKING: usize = 2 << 7;
-const REF_ONE: usize = 1 << 9;
+const SHUTDOWN: usize = 1 << 9;
+/// Either stop request: whoever holds `RUNNING` when one is set drops the future.
+const STOP: usize = CANCELLED | SHUTDOWN;
+const REF_ONE: usize = 1 << 10;
 const REF_MASK: usize = !(REF_ONE - 1);
 /// Past this many references something leaks them in a loop: abort rather than wrap around.
 const MAX_REFS: usize = (isize::MAX as usize) & REF_MASK;
@@ -241,6 +254,14 @@ enum Ending {
     Shutdown,
 }
 
+impl Ending {
+    /// Why a task with a stop request in `state` ends: the join handle's cancel wins, being the
+    /// one someone awaits.
+    fn of(state: usize) -> Ending {
+        if state & CANCELLED != 0 { Ending::Cancelled } else { Ending::Shutdown }
+    }
+}
+
 enum Stage<F: Future> {
     Pending(F),
     /// The panic payload is boxed once more so that the stage stays small (one thin pointer).
@@ -365,11 +386,21 @@ where
     }
 }
 
-/// Replaces a stage, containing a panic from the old value's destructor: a panicking `Drop`
-/// inside a task must not take a worker down. The panic hook has printed it already.
+/// Replaces a stage, dropping the old value *where it lies*: a pending future is pinned in the
+/// block, and may hold pointers into itself (a borrowed local across an `.await`, an intrusive
+/// waiter list node such as Tokio's `Notify` keeps), so it must never be moved before its
+/// destructor runs. A panic from that destructor is contained (a panicking `Drop` inside a
+/// task must not take a worker down; the panic hook has printed it already).
 fn set_stage<F: Future>(stage: &mut Stage<F>, new: Stage<F>) {
-    let old = std::mem::replace(stage, new);
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(old)));
+    let place: *mut Stage<F> = stage;
+    // SAFETY: `place` comes from a live `&mut`, so it is valid, aligned and ours alone. The old
+    // value is dropped exactly once, in place. If its destructor unwinds, Rust's drop glue has
+    // still dropped its remaining fields, so the value counts as dropped either way, and the
+    // bytes are then overwritten without being read or dropped again.
+    unsafe {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(place)));
+        std::ptr::write(place, new);
+    }
 }
 
 /// A reference to a task block with the type-independent operations on it.
@@ -431,7 +462,9 @@ impl RawTask {
             // SAFETY: JOIN_WAKER was set when COMPLETE went up, so the slot is ours to read and
             // the join handle no longer writes it.
             if let Some(waker) = unsafe { &*self.header().join_waker.get() } {
-                waker.wake_by_ref();
+                // The awaiter's waker may be anyone's, and may panic: that must neither take
+                // the completing thread down nor skip the release below.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref()));
             }
         }
         if let Some(scheduled) = self.header().scheduled() {
@@ -516,7 +549,10 @@ pub struct Task {
 // SAFETY: a task block only holds `Send` futures and outputs (`NewTask` requires it), and every
 // shared field is either atomic or guarded by the state word's protocol.
 unsafe impl Send for Task {}
-// SAFETY: as above; `&Task` exposes only operations that synchronise through the state word.
+// SAFETY: as above. Every operation `&Task` exposes either touches atomics only (`key`,
+// `set_key`, `is_complete`, clones) or claims the stage with `RUNNING` before it touches it
+// (`poll_inline`, `shutdown`; `run` takes the task by value), so no two threads ever reach the
+// stage at once, whatever the caller does.
 unsafe impl Sync for Task {}
 
 impl Task {
@@ -537,8 +573,8 @@ impl Task {
                 Err(actual) => cur = actual,
             }
         }
-        if cur & CANCELLED != 0 {
-            raw.drop_future_and_complete(Ending::Cancelled);
+        if cur & STOP != 0 {
+            raw.drop_future_and_complete(Ending::of(cur));
             return;
         }
         // SAFETY: our wakers own a reference each; this one borrows the queue entry's reference
@@ -552,8 +588,8 @@ impl Task {
         }
         let mut cur = raw.state().load(Ordering::Acquire);
         loop {
-            if cur & CANCELLED != 0 {
-                raw.drop_future_and_complete(Ending::Cancelled);
+            if cur & STOP != 0 {
+                raw.drop_future_and_complete(Ending::of(cur));
                 return;
             }
             match raw.state().compare_exchange_weak(cur, cur & !RUNNING, Ordering::AcqRel, Ordering::Acquire) {
@@ -570,57 +606,70 @@ impl Task {
     }
 
     /// Polls the task under the caller's context (inline and blocking modes): the backend calls
-    /// this from the `poll` of its own task object, never from two threads at once, and always
-    /// with that object's waker. `Ready` once the task has completed.
+    /// this from the `poll` of its own task object, always with that object's waker. `Ready`
+    /// once the task has completed.
+    ///
+    /// The backend should not poll one task from two threads at once; if it does, or if the
+    /// future shuts its own task down from inside its poll, the state word keeps the stage to
+    /// one thread: a poll that finds the task being polled elsewhere asks its waker for another
+    /// poll and returns `Pending` (a blocking job waits for the other thread instead, having
+    /// only the one poll).
     pub fn poll_inline(&self, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
         let Some(slot) = raw.header().inline_slot() else {
-            return self.poll_claimed(cx);
+            return self.poll_blocking(cx);
         };
-        // No claim: the backend never polls concurrently, and in this mode a cancel only sets a
-        // bit and wakes us, so the stage is ours alone.
-        let state = raw.state().load(Ordering::Acquire);
-        if state & COMPLETE != 0 {
+        let claimed = match raw.try_claim(0) {
+            Ok(state) => state,
+            Err(state) if state & COMPLETE != 0 => return Poll::Ready(()),
+            Err(_) => {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        };
+        if claimed & STOP != 0 {
+            raw.drop_future_and_complete(Ending::of(claimed));
             return Poll::Ready(());
         }
-        if state & CANCELLED != 0 {
-            raw.drop_future_and_complete(Ending::Cancelled);
-            return Poll::Ready(());
-        }
-        // SAFETY: we are the only thread polling this task (the backend's guarantee).
+        // SAFETY: we hold RUNNING.
         if unsafe { (raw.header().vtable.poll)(raw.ptr, cx) }.is_ready() {
             raw.complete();
             return Poll::Ready(());
         }
-        // Only a join handle can cancel: without one (detached) there is nothing to store.
-        if state & (DRIVER_WAKER | JOIN_INTEREST) == JOIN_INTEREST {
-            // SAFETY: before DRIVER_WAKER is published only the poller touches the slot; after it,
-            // nobody writes it again.
+        // A cancel wakes the backend's task through this waker: store it once. Only a join
+        // handle can cancel, so a detached task stores nothing.
+        let mut publish = 0;
+        if claimed & (DRIVER_WAKER | JOIN_INTEREST) == JOIN_INTEREST {
+            // SAFETY: we hold RUNNING and DRIVER_WAKER is clear: nobody reads the slot before it
+            // is published, and only a RUNNING holder writes it, this once.
             unsafe { *slot.get() = Some(cx.waker().clone()) };
-            let prev = raw.state().fetch_or(DRIVER_WAKER, Ordering::AcqRel);
-            if prev & CANCELLED != 0 {
-                // Cancelled before the waker was there to wake: drop it now.
-                raw.drop_future_and_complete(Ending::Cancelled);
-                return Poll::Ready(());
-            }
+            publish = DRIVER_WAKER;
+        }
+        // Publishing the waker and giving up the stage in one step: a cancel either lands
+        // before it (we see it here) or finds the waker (and asks for the poll that sees it).
+        let released = raw.state().fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+            if s & STOP != 0 { None } else { Some((s & !RUNNING) | publish) }
+        });
+        if let Err(state) = released {
+            raw.drop_future_and_complete(Ending::of(state));
+            return Poll::Ready(());
         }
         Poll::Pending
     }
 
-    /// `poll_inline` for a blocking job, which a cancel may drop from another thread: the stage
-    /// is claimed with `RUNNING` first.
-    fn poll_claimed(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// `poll_inline` for a blocking job: its one poll runs the job to the end, so a claim that
+    /// fails (a cancel dropping the job, or a misbehaving second poller) waits for the holder.
+    fn poll_blocking(&self, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
         let claimed = loop {
             match raw.try_claim(0) {
                 Ok(state) => break state,
                 Err(state) if state & COMPLETE != 0 => return Poll::Ready(()),
-                // A cancel holds the stage while it drops the job.
                 Err(_) => crate::sync::spin(),
             }
         };
-        if claimed & CANCELLED != 0 {
-            raw.drop_future_and_complete(Ending::Cancelled);
+        if claimed & STOP != 0 {
+            raw.drop_future_and_complete(Ending::of(claimed));
             return Poll::Ready(());
         }
         // SAFETY: we hold RUNNING.
@@ -629,26 +678,36 @@ impl Task {
             return Poll::Ready(());
         }
         let released = raw.state().fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            if s & CANCELLED != 0 { None } else { Some(s & !RUNNING) }
+            if s & STOP != 0 { None } else { Some(s & !RUNNING) }
         });
-        if released.is_err() {
-            raw.drop_future_and_complete(Ending::Cancelled);
+        if let Err(state) = released {
+            raw.drop_future_and_complete(Ending::of(state));
             return Poll::Ready(());
         }
         Poll::Pending
     }
 
     /// Drops the future of a task that has not completed, as its runtime shuts down: its join
-    /// handle then reports [`Outcome::Shutdown`]. Does nothing to a completed task. If another
-    /// thread is polling it, the future is dropped when that poll ends.
+    /// handle then reports [`Outcome::Shutdown`] (or [`Outcome::Cancelled`] if a cancel came
+    /// first). Does nothing to a completed task. If another thread is polling it, the future is
+    /// dropped by that thread when its poll ends.
     pub fn shutdown(&self) {
-        match self.raw.try_claim(0) {
-            // Asked to cancel first (an inline task dropped before its next poll): that ended it.
-            Ok(state) if state & CANCELLED != 0 => self.raw.drop_future_and_complete(Ending::Cancelled),
-            Ok(_) => self.raw.drop_future_and_complete(Ending::Shutdown),
-            Err(state) if state & COMPLETE != 0 => {}
-            Err(_) => {
-                self.raw.state().fetch_or(CANCELLED, Ordering::AcqRel);
+        let raw = self.raw;
+        loop {
+            match raw.try_claim(0) {
+                Ok(state) => {
+                    raw.drop_future_and_complete(Ending::of(state | SHUTDOWN));
+                    return;
+                }
+                Err(state) if state & COMPLETE != 0 => return,
+                Err(_) => {
+                    // Claimed elsewhere: the holder sees SHUTDOWN when it lets go. If it let go
+                    // before the bit landed, nobody will: claim it after all.
+                    let prev = raw.state().fetch_or(SHUTDOWN, Ordering::AcqRel);
+                    if prev & (RUNNING | COMPLETE) != 0 {
+                        return;
+                    }
+                }
             }
         }
     }
