@@ -25,6 +25,19 @@ fn attempt<T>(io: &ScheduledIo, event: ReadyEvent, op: impl FnOnce() -> io::Resu
     }
 }
 
+/// Attempts of one operation in one poll before it yields (wakes its task and returns
+/// `Pending`). A `WouldBlock` clears the readiness it acted on, so the second attempt normally
+/// waits for a new event; a source that keeps reporting readiness without data (a state the
+/// reactor does not clear) must still not spin a worker inside one poll, where neither the
+/// task's timeouts nor the instance's shutdown can reach it.
+const ATTEMPTS_PER_POLL: usize = 32;
+
+/// Wakes the task and returns `Pending`: the retry loop ran out of attempts for this poll.
+fn yield_retry<T>(cx: &mut Context<'_>) -> Poll<T> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
 /// Runs `op` until it stops returning `WouldBlock`, waiting in the reader or writer slot.
 fn poll_io<T>(
     registration: &Registration,
@@ -33,12 +46,13 @@ fn poll_io<T>(
     mut op: impl FnMut() -> io::Result<T>,
 ) -> Poll<io::Result<T>> {
     ready!(crate::coop::poll_proceed(cx));
-    loop {
+    for _ in 0..ATTEMPTS_PER_POLL {
         let event = ready!(registration.io().poll_ready(cx, direction))?;
         if let Some(result) = attempt(registration.io(), event, &mut op) {
             return Poll::Ready(result);
         }
     }
+    yield_retry(cx)
 }
 
 /// The fast path of a shared object's operation (see `poll_try_recv` in runtime-raw): runs `op`
@@ -79,7 +93,7 @@ impl<T, F: FnMut() -> io::Result<T> + Unpin> Future for Keyed<'_, F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let this = &mut *self;
         ready!(crate::coop::poll_proceed(cx));
-        loop {
+        for _ in 0..ATTEMPTS_PER_POLL {
             let event = match ready!(this.io.poll_ready_keyed(cx, this.direction, &mut this.key)) {
                 Ok(event) => event,
                 Err(e) => {
@@ -92,6 +106,7 @@ impl<T, F: FnMut() -> io::Result<T> + Unpin> Future for Keyed<'_, F> {
                 return Poll::Ready(result);
             }
         }
+        yield_retry(cx)
     }
 }
 
@@ -198,7 +213,16 @@ impl TcpStream {
 /// Connects to `addr` without blocking: starts the connect, then waits for writability.
 pub(crate) async fn connect(reactor: &Arc<Reactor>, addr: SocketAddr) -> io::Result<TcpStream> {
     let stream = TcpStream::from_mio(reactor, mio::net::TcpStream::connect(addr)?)?;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
+        if attempts % ATTEMPTS_PER_POLL == 0 {
+            let mut yielded = false;
+            std::future::poll_fn(
+                |cx| if std::mem::replace(&mut yielded, true) { Poll::Ready(()) } else { yield_retry(cx) },
+            )
+            .await;
+        }
         let event = std::future::poll_fn(|cx| stream.inner.io().poll_ready(cx, Direction::Write)).await?;
         if let Some(e) = stream.inner.get().take_error()? {
             return Err(e);

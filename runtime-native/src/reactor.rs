@@ -151,8 +151,11 @@ impl ScheduledIo {
 
     /// Clears what `event` saw, unless a newer event came since.
     pub(crate) fn clear(&self, event: ReadyEvent) {
-        // Closed and error states are final: only readable/writable are cleared.
-        let clear = event.ready & (READABLE | WRITABLE);
+        // Closed states are final. An error is not: the operation that reads it (a UDP recv
+        // after an ICMP port-unreachable returns `ConnectionRefused`) consumes it, and the
+        // socket is usable again. Kept after a `WouldBlock`, it would make every later wait
+        // return at once and the operation retry forever inside one poll.
+        let clear = event.ready & (READABLE | WRITABLE | ERROR);
         let _ = self.readiness.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
             (cur >> TICK_SHIFT == event.tick).then_some(cur & !clear)
         });
