@@ -197,14 +197,37 @@ impl ScheduledIo {
     }
 }
 
+/// Bits of a token that name its slot; the bits above (but the top one, so that no token is
+/// ever `WAKER_TOKEN` or `TIMER_TOKEN`) hold the slot's generation.
+const SLOT_BITS: u32 = usize::BITS / 2;
+const SLOT_MASK: usize = (1 << SLOT_BITS) - 1;
+const GENERATION_MASK: usize = (1 << (usize::BITS - SLOT_BITS - 1)) - 1;
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// Bumped each time the slot is freed: a token names a slot *and* a generation.
+    generation: usize,
+    io: Option<Arc<ScheduledIo>>,
+}
+
 #[derive(Debug)]
 struct Sources {
-    /// Slot `i` holds the source registered under token `i`. A slot is reused after its
-    /// source deregistered; an event still in flight for the old source then reaches the new
-    /// one as a spurious readiness, which costs one `WouldBlock`.
-    slots: Vec<Option<Arc<ScheduledIo>>>,
+    /// Slot `i` holds the source registered under a token for slot `i` and its generation.
+    /// Slots are reused (last freed, first reused), but not their tokens: an event still in
+    /// flight for a source that deregistered (a HUP in the batch being dispatched) names the
+    /// old generation and is dropped, instead of marking the slot's new source closed.
+    slots: Vec<Slot>,
     free: Vec<usize>,
     shut_down: bool,
+}
+
+fn token(slot: usize, generation: usize) -> Token {
+    Token((generation << SLOT_BITS) | slot)
+}
+
+/// A token's slot and generation.
+fn split(token: Token) -> (usize, usize) {
+    (token.0 & SLOT_MASK, (token.0 >> SLOT_BITS) & GENERATION_MASK)
 }
 
 /// The part of the reactor that registrations use, from any thread.
@@ -248,13 +271,15 @@ impl Reactor {
             }
             let index = match sources.free.pop() {
                 Some(index) => index,
-                None => {
-                    sources.slots.push(None);
+                None if sources.slots.len() <= SLOT_MASK => {
+                    sources.slots.push(Slot::default());
                     sources.slots.len() - 1
                 }
+                None => return Err(io::Error::other("too many sources registered with one reactor")),
             };
-            sources.slots[index] = Some(io.clone());
-            Token(index)
+            let slot = &mut sources.slots[index];
+            slot.io = Some(io.clone());
+            token(index, slot.generation)
         };
         if let Err(e) = self.registry.register(source, token, interest) {
             self.release(token);
@@ -264,17 +289,27 @@ impl Reactor {
     }
 
     fn release(&self, token: Token) {
+        let (index, generation) = split(token);
         let mut sources = self.sources();
-        if let Some(slot) = sources.slots.get_mut(token.0)
-            && slot.take().is_some()
+        if let Some(slot) = sources.slots.get_mut(index)
+            && slot.generation == generation
+            && slot.io.take().is_some()
         {
-            sources.free.push(token.0);
+            slot.generation = (slot.generation + 1) & GENERATION_MASK;
+            sources.free.push(index);
         }
     }
 
+    /// The source registered under `token`, unless it deregistered since (a stale event).
+    fn source(&self, token: Token) -> Option<Arc<ScheduledIo>> {
+        let (index, generation) = split(token);
+        let sources = self.sources();
+        let slot = sources.slots.get(index)?;
+        if slot.generation == generation { slot.io.clone() } else { None }
+    }
+
     fn dispatch(&self, token: Token, ready: usize, tick: usize) {
-        let io = self.sources().slots.get(token.0).and_then(|slot| slot.clone());
-        if let Some(io) = io {
+        if let Some(io) = self.source(token) {
             io.set(ready, tick);
         }
     }
@@ -284,7 +319,7 @@ impl Reactor {
         let all: Vec<_> = {
             let mut sources = self.sources();
             sources.shut_down = true;
-            sources.slots.iter().flatten().cloned().collect()
+            sources.slots.iter().filter_map(|slot| slot.io.clone()).collect()
         };
         for io in all {
             io.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
@@ -433,5 +468,47 @@ impl Driver {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(all(test, not(runtime_loom)))]
+mod tests {
+    use super::*;
+
+    fn udp() -> mio::net::UdpSocket {
+        mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    /// Issue 25, item 8: freed slots are reused last-in first-out, so an event still in flight
+    /// for a source that deregistered named the slot of the next source registered, and
+    /// marked it closed for good. Unit-level: the interleaving (an event in the batch being
+    /// dispatched while another thread drops one socket and registers another) is hard to
+    /// hit from outside, but `dispatch` of the stale token is exactly what it does.
+    #[test]
+    fn a_stale_event_does_not_reach_the_slots_next_source() {
+        let (_driver, reactor) = Driver::new(Arc::new(Timers::new())).unwrap();
+        let mut old = udp();
+        let old_registration = reactor.register(&mut old, Interest::READABLE).unwrap();
+        let stale = old_registration.token;
+        old_registration.deregister(&mut old);
+        drop(old_registration);
+
+        let mut new = udp();
+        let registration = reactor.register(&mut new, Interest::READABLE).unwrap();
+        assert_eq!(split(registration.token).0, split(stale).0, "the slot is reused");
+        reactor.dispatch(stale, READ_CLOSED | READABLE, 1);
+        assert!(registration.io().ready(Direction::Read).is_none(), "the stale event reached the new source");
+
+        reactor.dispatch(registration.token, READABLE, 2);
+        assert!(registration.io().ready(Direction::Read).is_some());
+        registration.deregister(&mut new);
+    }
+
+    /// A token is never one of the reactor's own (the timer's is the lower of the two).
+    #[test]
+    fn tokens_stay_clear_of_the_reserved_ones() {
+        let highest = token(SLOT_MASK, GENERATION_MASK);
+        assert!(highest.0 < usize::MAX - 1);
+        assert_eq!(split(highest), (SLOT_MASK, GENERATION_MASK));
     }
 }
