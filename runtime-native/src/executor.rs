@@ -400,9 +400,10 @@ fn park(shared: &Shared, index: usize, woken: &mut Vec<Waker>) -> bool {
         let paused = shared.timers.clock().is_paused();
         match shared.try_driver() {
             Some(mut driver) => {
-                // The virtual clock jumps to the next timer only when every task is idle.
-                let jumped = paused && shared.all_idle() && driver.jump_to_next_timer();
-                if !jumped {
+                // The virtual clock jumps to the next timer only when every task is idle and no
+                // I/O is ready.
+                let woke = paused && shared.all_idle() && driver.settle_or_jump();
+                if !woke {
                     shared.parkers[index].park_in_driver(&mut driver, None);
                 }
                 driver.take_woken(woken);

@@ -412,9 +412,19 @@ impl Driver {
         std::mem::swap(&mut self.woken, into);
     }
 
-    /// With the clock paused and every thread idle: jumps the clock to the next timer and
-    /// collects what fired (see [`take_woken`](Self::take_woken)). `false` without timers.
-    pub(crate) fn jump_to_next_timer(&mut self) -> bool {
+    /// With the clock paused and every thread idle: collects what is due now (see
+    /// [`take_woken`](Self::take_woken)), else jumps the clock to the next timer and collects
+    /// what fired. `false` when nothing is due and there is no timer: the caller may sleep.
+    ///
+    /// "Idle" is only as true as the last look at the reactor: I/O that became ready since (a
+    /// peer's bytes, written by the task that just ran) must be served first, at the instant it
+    /// arrived, or the jump fires the timeouts that guard it. So the reactor is polled without
+    /// blocking, and the clock moves only if that woke nothing.
+    pub(crate) fn settle_or_jump(&mut self) -> bool {
+        self.turn(Some(Duration::ZERO));
+        if !self.woken.is_empty() {
+            return true;
+        }
         self.timers.jump_to_next(&mut self.woken)
     }
 
