@@ -268,9 +268,7 @@ impl Instance for NativeInstance {
 
     fn advance(&self, dur: std::time::Duration) -> BoxFuture<'static, ()> {
         self.shared.timers.clock().advance(dur);
-        let mut fired = Vec::new();
-        self.shared.timers.fire_expired(&mut fired);
-        reactor::wake_all(&mut fired);
+        self.shared.timers.fire_expired();
         // Let the tasks the timers woke run before the caller goes on.
         let mut yielded = false;
         Box::pin(std::future::poll_fn(move |cx| {

@@ -196,18 +196,25 @@ impl Runtime for Configured {
         }
         let instance = Arc::new(TokioInstance {
             handle: OnceLock::new(),
-            stopped: AtomicBool::new(false),
             flavor: self.flavor,
             paused: AtomicBool::new(false),
             census: Arc::new(Census::default()),
+            owner: net::Owner::default(),
         });
-        let (on_start, on_stop) = (instance.clone(), instance.census.clone());
+        // The hooks hold the census and a weak reference: Tokio keeps them in the runtime's
+        // handle, which the instance holds (see `Census`).
+        let (on_start, on_stop) = (Arc::downgrade(&instance), instance.census.clone());
+        let census = instance.census.clone();
         builder
             .on_thread_start(move || {
-                on_start.census.add(&on_start.census.started);
-                on_start.census.add(&on_start.census.threads);
-                let guard = runtime_raw::set_current(on_start.clone());
-                THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
+                census.add(&census.started);
+                census.add(&census.threads);
+                // Only a thread started while Tokio drains its pool at shutdown, after `enter`
+                // let go of the instance, finds it gone: it runs no job, only drops them.
+                if let Some(instance) = on_start.upgrade() {
+                    let guard = runtime_raw::set_current(instance);
+                    THREAD_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
+                }
             })
             .on_thread_stop(move || {
                 let guard = THREAD_GUARD.with(|slot| slot.borrow_mut().take());
@@ -218,23 +225,30 @@ impl Runtime for Configured {
         let _ = instance.handle.set(rt.handle().clone());
         let guard = runtime_raw::set_current(instance.clone());
         rt.block_on(entry);
-        instance.stopped.store(true, Ordering::Release);
+        instance.census.stopped.store(true, Ordering::SeqCst);
         shut_down(rt, &instance);
+        // After Tokio's driver shutdown, which ends the waits of I/O objects polled elsewhere:
+        // from now on their every operation fails, those that would succeed at once too.
+        instance.owner.stop();
         drop(guard);
     }
 }
 
-/// Live Tokio threads and running `spawn_blocking` jobs of one instance: atomics, with a
-/// condition variable only once shutdown waits.
+/// Whether an instance has stopped, its live Tokio threads and its running `spawn_blocking`
+/// jobs: what its threads and jobs share with it. None of them holds the instance itself (Tokio
+/// keeps the thread hooks in the runtime's handle, which the instance holds: that would be a
+/// cycle keeping the driver, its descriptors and memory, alive after `enter` returns).
 #[derive(Debug, Default)]
 struct Census {
+    /// The entry future has completed: no new task, and a job that has not started never will.
+    stopped: AtomicBool,
     /// Threads that ever started (workers start asynchronously after the runtime is built).
     started: AtomicUsize,
     threads: AtomicUsize,
-    blocking_jobs: AtomicUsize,
     /// Set when shutdown starts waiting: from then on every change notifies.
     watched: AtomicBool,
-    lock: std::sync::Mutex<()>,
+    /// The jobs that have started, until their thread is done with them.
+    jobs: std::sync::Mutex<Vec<Task>>,
     changed: std::sync::Condvar,
 }
 
@@ -242,9 +256,13 @@ impl Census {
     fn changed(&self) {
         if self.watched.load(Ordering::SeqCst) {
             // Taking the lock orders this notify after the waiter's check.
-            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+            drop(self.jobs());
             self.changed.notify_all();
         }
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Vec<Task>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn add(&self, counter: &AtomicUsize) {
@@ -257,12 +275,12 @@ impl Census {
         self.changed();
     }
 
-    /// Waits until `done` holds.
-    fn wait(&self, done: impl Fn(&Census) -> bool) {
+    /// Waits until `done` holds of the census and its started jobs.
+    fn wait(&self, done: impl Fn(&Census, &[Task]) -> bool) {
         self.watched.store(true, Ordering::SeqCst);
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        while !done(self) {
-            guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
+        let mut jobs = self.jobs();
+        while !done(self, &jobs) {
+            jobs = self.changed.wait(jobs).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -274,7 +292,9 @@ impl Census {
 /// Stops the runtime: every task is dropped and every worker joined before this returns, but
 /// `spawn_blocking` jobs still running are detached (Tokio's own drop would wait for them).
 fn shut_down(rt: tokio::runtime::Runtime, instance: &TokioInstance) {
-    if Census::load(&instance.census.blocking_jobs) == 0 {
+    // A job lists itself before it reads `stopped`, and `stopped` is set before this reads the
+    // list, both under the list's lock: a job this does not see will not run.
+    if instance.census.jobs().is_empty() {
         // Nothing to detach: Tokio's own drop drops the tasks and joins every thread.
         drop(rt);
         return;
@@ -286,19 +306,23 @@ fn shut_down(rt: tokio::runtime::Runtime, instance: &TokioInstance) {
     // one on its workers, before they exit) without waiting for blocking threads.
     rt.shutdown_timeout(Duration::ZERO);
     // Then wait for the workers (every one of them started, the last one drops the tasks) and
-    // idle blocking threads to be gone: only threads running a job may remain, detached.
-    instance
-        .census
-        .wait(|c| Census::load(&c.started) >= workers && Census::load(&c.threads) == Census::load(&c.blocking_jobs));
+    // for every other thread to be gone but those still running a job, which are detached. A
+    // job that has completed is not running: its thread, which holds the instance until it
+    // exits, is waited for (it is about to).
+    instance.census.wait(|c, jobs| {
+        let running = jobs.iter().filter(|job| !job.is_complete()).count();
+        Census::load(&c.started) >= workers && Census::load(&c.threads) == running
+    });
 }
 
 /// A running Tokio runtime, as the facade sees it.
 struct TokioInstance {
     handle: OnceLock<tokio::runtime::Handle>,
-    stopped: AtomicBool,
     flavor: Flavor,
     paused: AtomicBool,
     census: Arc<Census>,
+    /// Shared with every I/O object the instance made.
+    owner: net::Owner,
 }
 
 const MULTI_THREAD_PAUSE: &str = "the clock of `runtime_tokio::Tokio` (Tokio's multi-thread runtime) cannot be paused; \
@@ -323,6 +347,10 @@ impl TokioInstance {
     fn handle(&self) -> &tokio::runtime::Handle {
         self.handle.get().expect("the handle is set before the instance is made current")
     }
+
+    fn is_stopped(&self) -> bool {
+        self.census.stopped.load(Ordering::Acquire)
+    }
 }
 
 /// Our task block inside a Tokio task.
@@ -343,15 +371,26 @@ impl Drop for TokioTask {
     }
 }
 
-/// A `spawn_blocking` job: counted while it runs, shut down if Tokio drops it unrun.
+/// A `spawn_blocking` job: listed while it runs, shut down if Tokio drops it unrun.
 struct BlockingJob(Task, Arc<Census>);
 
 impl BlockingJob {
     fn run(self) {
-        self.1.add(&self.1.blocking_jobs);
-        let _blocking = runtime_raw::enter_blocking();
-        let _ = self.0.poll_inline(&mut Context::from_waker(std::task::Waker::noop()));
-        self.1.remove(&self.1.blocking_jobs);
+        let BlockingJob(task, census) = &self;
+        census.jobs().push(task.clone());
+        if census.stopped.load(Ordering::SeqCst) {
+            // Tokio's pool may still hand out a queued job while it shuts down: dropped unrun.
+            task.shutdown();
+        } else {
+            let _blocking = runtime_raw::enter_blocking();
+            let _ = task.poll_inline(&mut Context::from_waker(std::task::Waker::noop()));
+        }
+        let mut jobs = census.jobs();
+        if let Some(at) = jobs.iter().position(|job| job.id() == task.id()) {
+            jobs.swap_remove(at);
+        }
+        drop(jobs);
+        census.changed();
     }
 }
 
@@ -382,7 +421,7 @@ impl<F: Future> Future for InContext<F> {
 
 impl Instance for TokioInstance {
     fn spawn(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
-        if self.stopped.load(Ordering::Acquire) {
+        if self.is_stopped() {
             return Err(SpawnError::shutdown());
         }
         // The type-erased path (`runtime_raw::task::spawn_erased_on`): our block inside a Tokio
@@ -394,11 +433,11 @@ impl Instance for TokioInstance {
 
     fn tokio_handle(&self) -> Option<Result<&tokio::runtime::Handle, SpawnError>> {
         // The facade's spawns come here, typed: one Tokio task, no block of ours.
-        Some(if self.stopped.load(Ordering::Acquire) { Err(SpawnError::shutdown()) } else { Ok(self.handle()) })
+        Some(if self.is_stopped() { Err(SpawnError::shutdown()) } else { Ok(self.handle()) })
     }
 
     fn spawn_blocking(&self, task: NewTask<'_>) -> Result<(), SpawnError> {
-        if self.stopped.load(Ordering::Acquire) {
+        if self.is_stopped() {
             return Err(SpawnError::shutdown());
         }
         let job = BlockingJob(task.build(Driver::blocking()), self.census.clone());
@@ -407,32 +446,33 @@ impl Instance for TokioInstance {
     }
 
     fn is_running(&self) -> bool {
-        !self.stopped.load(Ordering::Acquire)
+        !self.is_stopped()
     }
 
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
+        let owner = self.owner.clone();
         Box::pin(InContext {
             handle: self.handle().clone(),
             future: async move {
-                let stream = tokio::net::TcpStream::connect(addr).await?;
-                Ok(Box::new(net::TcpStream(stream)) as Box<dyn runtime_raw::net::TcpStream>)
+                let io = tokio::net::TcpStream::connect(addr).await?;
+                Ok(Box::new(net::TcpStream { io, owner }) as Box<dyn runtime_raw::net::TcpStream>)
             },
         })
     }
 
     fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Box<dyn runtime_raw::net::TcpListener>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::TcpListener(tokio::net::TcpListener::from_std(listener)?)))
+        Ok(Box::new(net::TcpListener { io: tokio::net::TcpListener::from_std(listener)?, owner: self.owner.clone() }))
     }
 
     fn tcp_stream(&self, stream: std::net::TcpStream) -> io::Result<Box<dyn runtime_raw::net::TcpStream>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::TcpStream(tokio::net::TcpStream::from_std(stream)?)))
+        Ok(Box::new(net::TcpStream { io: tokio::net::TcpStream::from_std(stream)?, owner: self.owner.clone() }))
     }
 
     fn udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Box<dyn runtime_raw::net::UdpSocket>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::UdpSocket(tokio::net::UdpSocket::from_std(socket)?)))
+        Ok(Box::new(net::UdpSocket { io: tokio::net::UdpSocket::from_std(socket)?, owner: self.owner.clone() }))
     }
 
     #[cfg(unix)]
@@ -441,7 +481,7 @@ impl Instance for TokioInstance {
         listener: std::os::unix::net::UnixListener,
     ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixListener>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::UnixListener(tokio::net::UnixListener::from_std(listener)?)))
+        Ok(Box::new(net::UnixListener { io: tokio::net::UnixListener::from_std(listener)?, owner: self.owner.clone() }))
     }
 
     #[cfg(unix)]
@@ -450,7 +490,7 @@ impl Instance for TokioInstance {
         stream: std::os::unix::net::UnixStream,
     ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixStream>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::UnixStream(tokio::net::UnixStream::from_std(stream)?)))
+        Ok(Box::new(net::UnixStream { io: tokio::net::UnixStream::from_std(stream)?, owner: self.owner.clone() }))
     }
 
     #[cfg(unix)]
@@ -459,7 +499,7 @@ impl Instance for TokioInstance {
         socket: std::os::unix::net::UnixDatagram,
     ) -> io::Result<Box<dyn runtime_raw::net::unix::UnixDatagram>> {
         let _entered = self.handle().enter();
-        Ok(Box::new(net::UnixDatagram(tokio::net::UnixDatagram::from_std(socket)?)))
+        Ok(Box::new(net::UnixDatagram { io: tokio::net::UnixDatagram::from_std(socket)?, owner: self.owner.clone() }))
     }
 
     fn resolve(&self, host: String, port: u16) -> BoxFuture<'static, io::Result<Vec<SocketAddr>>> {
