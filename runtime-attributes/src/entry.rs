@@ -1,6 +1,6 @@
 //! Validating the function and expanding `#[runtime::main]` and `#[runtime::test]`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn, ReturnType};
@@ -159,6 +159,13 @@ fn output_type(function: &ItemFn) -> TokenStream {
     }
 }
 
+/// The backend an attribute without one runs on. Spanned at the attribute (the call site of an
+/// attribute macro), so that the error of a build without one, the `compile_error!` inside,
+/// points at the attribute and not at the function under it.
+fn default_backend() -> TokenStream {
+    quote_spanned! {Span::call_site()=> ::runtime::__default_backend!() }
+}
+
 fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream {
     let span = function.sig.fn_token.span();
     let module_form = args.backends.len() > 1 || args.backends.iter().any(|b| b.named);
@@ -173,7 +180,7 @@ fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenSt
             let expr = &backend.expr;
             quote! { #expr }
         }
-        None => quote_spanned! {span=> ::runtime::__default_backend!() },
+        None => default_backend(),
     };
     let ItemFn { vis, sig, block, .. } = &function;
     let name = &sig.ident;
@@ -300,8 +307,9 @@ fn expand_bench(function: ItemFn, args: Args, attrs: TestAttrs, list: bool) -> T
     let other = &attrs.other;
     let registrations: Vec<TokenStream> = if args.backends.is_empty() {
         let label = name.to_string();
+        let backend = default_backend();
         vec![quote_spanned! {span=>
-            benches.bench(#label, ::runtime::__default_backend!(), || async #block);
+            benches.bench(#label, #backend, || async #block);
         }]
     } else {
         args.backends

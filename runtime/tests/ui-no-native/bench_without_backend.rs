@@ -1,0 +1,4 @@
+#[runtime::bench]
+async fn one_iteration() {}
+
+fn main() {}
