@@ -55,6 +55,7 @@ use std::time::Instant;
 
 #[cfg(all(test, runtime_loom))]
 mod loom_models;
+pub mod fs;
 pub mod net;
 mod sync;
 pub mod task;
@@ -182,6 +183,15 @@ pub trait Instance: Send + Sync + 'static {
     #[cfg(feature = "tokio")]
     fn tokio_handle(&self) -> Option<Result<&tokio::runtime::Handle, SpawnError>> {
         None
+    }
+
+    /// Executes a file-system op itself, or gives it back (`Err(op)`) for the instance's
+    /// blocking pool to run with [`fs::Op::run_blocking`]; see [`fs::submit`]. The default
+    /// gives every op back. A backend that takes an op must give the results and error kinds
+    /// `run_blocking` would, must keep the op's buffer and handle alive until the OS is done
+    /// with them even when the returned future is dropped, and must not make `enter` wait for it.
+    fn file_op(&self, op: fs::Op) -> Result<BoxFuture<'static, io::Result<fs::Done>>, fs::Op> {
+        Err(op)
     }
 
     /// The instance's clock.

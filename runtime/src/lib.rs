@@ -94,6 +94,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod fs;
 pub mod net;
 pub mod prelude;
 pub mod task;
