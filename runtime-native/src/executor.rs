@@ -21,14 +21,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::task::Waker;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use runtime_raw::task::{Reschedule, Schedule, Task};
 
 use crate::blocking::Pool;
 use crate::park::Parker;
-use crate::reactor::{Driver, Reactor};
+use crate::reactor::{self, Driver, Reactor};
 use crate::timer::Timers;
 
 /// Tasks a worker runs between two looks at the injector: often enough that tasks woken from
@@ -214,10 +215,26 @@ impl Shared {
             && !has_work(self)
     }
 
-    /// Polls the reactor without blocking, if no other thread holds it.
-    fn maintenance(&self) {
-        if let Ok(mut driver) = self.driver.try_lock() {
+    /// The driver, unless another thread holds it. A poisoned lock is taken all the same: the
+    /// driver's state stays consistent whatever panicked (wakers, the only foreign code it ran,
+    /// are called outside the lock now), and reading poison as "busy" would leave the reactor
+    /// and the timers unpolled for good.
+    fn try_driver(&self) -> Option<MutexGuard<'_, Driver>> {
+        match self.driver.try_lock() {
+            Ok(driver) => Some(driver),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Polls the reactor without blocking, if no other thread holds it, and wakes what it found
+    /// due (`woken` is the worker's buffer, empty between calls).
+    fn maintenance(&self, woken: &mut Vec<Waker>) {
+        if let Some(mut driver) = self.try_driver() {
             driver.turn(Some(std::time::Duration::ZERO));
+            driver.take_woken(woken);
+            drop(driver);
+            reactor::wake_all(woken);
         }
     }
 }
@@ -270,10 +287,12 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
     });
     let mut searching = false;
     let mut tick: u32 = 0;
+    // The wakers a turn of the driver found due, woken once the driver is released.
+    let mut woken = Vec::new();
     while !shared.is_stopped() {
         tick = tick.wrapping_add(1);
         if tick.is_multiple_of(MAINTENANCE_INTERVAL) {
-            shared.maintenance();
+            shared.maintenance(&mut woken);
         }
         match find_task(&shared, tick) {
             Some(task) => {
@@ -291,7 +310,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
                     shared.searching.fetch_sub(1, Ordering::SeqCst);
                 }
                 // Woken workers come back as searchers (`notify_one` counted them).
-                searching = park(&shared, index);
+                searching = park(&shared, index, &mut woken);
             }
         }
     }
@@ -369,7 +388,8 @@ fn has_work(shared: &Shared) -> bool {
 }
 
 /// Parks the worker until there may be work; returns whether it came back as a searcher.
-fn park(shared: &Shared, index: usize) -> bool {
+/// `woken` is the worker's buffer for the wakers a turn of the driver finds due.
+fn park(shared: &Shared, index: usize, woken: &mut Vec<Waker>) -> bool {
     {
         let mut idle = shared.idle();
         idle.push(index);
@@ -378,21 +398,24 @@ fn park(shared: &Shared, index: usize) -> bool {
     std::sync::atomic::fence(Ordering::SeqCst);
     if !has_work(shared) && !shared.is_stopped() {
         let paused = shared.timers.clock().is_paused();
-        match shared.driver.try_lock() {
-            Ok(mut driver) => {
-                // The virtual clock jumps to the next timer only when every task is idle.
-                let jumped = paused && shared.all_idle() && shared.timers.jump_to_next();
-                if !jumped {
+        match shared.try_driver() {
+            Some(mut driver) => {
+                // The virtual clock jumps to the next timer only when every task is idle and no
+                // I/O is ready.
+                let woke = paused && shared.all_idle() && driver.settle_or_jump();
+                if !woke {
                     shared.parkers[index].park_in_driver(&mut driver, None);
                 }
+                driver.take_woken(woken);
                 drop(driver);
+                reactor::wake_all(woken);
                 // Events may have woken tasks into our queue: if more than we can run at once,
                 // let an idle worker take over the reactor and share the work.
                 if with_local(|local| local.waiting() > 1) {
                     shared.notify_one();
                 }
             }
-            Err(_) => {
+            None => {
                 if paused {
                     // This may be the last thread going idle: let the reactor's holder check.
                     shared.reactor.wake();

@@ -268,7 +268,9 @@ impl Instance for NativeInstance {
 
     fn advance(&self, dur: std::time::Duration) -> BoxFuture<'static, ()> {
         self.shared.timers.clock().advance(dur);
-        self.shared.timers.fire_expired();
+        let mut fired = Vec::new();
+        self.shared.timers.fire_expired(&mut fired);
+        reactor::wake_all(&mut fired);
         // Let the tasks the timers woke run before the caller goes on.
         let mut yielded = false;
         Box::pin(std::future::poll_fn(move |cx| {

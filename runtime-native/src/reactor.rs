@@ -161,16 +161,17 @@ impl ScheduledIo {
         });
     }
 
-    /// Records `ready` at `tick` and wakes the waiters it satisfies.
-    fn set(&self, ready: usize, tick: usize) {
+    /// Records `ready` at `tick` and adds the waiters it satisfies to `woken`.
+    fn set(&self, ready: usize, tick: usize, woken: &mut Vec<Waker>) {
         let _ = self.readiness.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
             Some((tick << TICK_SHIFT) | (cur & READY_MASK) | ready)
         });
-        self.wake(ready);
+        self.take_waiters(ready, woken);
     }
 
-    fn wake(&self, ready: usize) {
-        let mut woken = Vec::new();
+    /// Moves the waiters that `ready` satisfies to `woken`, for the caller to wake once it holds
+    /// no lock (see [`wake_all`]).
+    fn take_waiters(&self, ready: usize, woken: &mut Vec<Waker>) {
         {
             let mut waiters = self.waiters();
             let read = ready & (Direction::Read.mask() | SHUTDOWN) != 0;
@@ -192,8 +193,17 @@ impl ScheduledIo {
                 !hit
             });
         }
-        // Woken outside the lock: a waker may run arbitrary code.
-        woken.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Wakes every waker in `woken`, leaving it empty (its capacity kept for the next turn).
+///
+/// Called with no lock held: a waker may run arbitrary code. A foreign waker may even panic;
+/// that panic (already reported by the panic hook) is its own bug and is contained here, so
+/// that it cannot take down the worker or the driver, nor keep the other wakers from running.
+pub(crate) fn wake_all(woken: &mut Vec<Waker>) {
+    for waker in woken.drain(..) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
     }
 }
 
@@ -308,9 +318,9 @@ impl Reactor {
         if slot.generation == generation { slot.io.clone() } else { None }
     }
 
-    fn dispatch(&self, token: Token, ready: usize, tick: usize) {
+    fn dispatch(&self, token: Token, ready: usize, tick: usize, woken: &mut Vec<Waker>) {
         if let Some(io) = self.source(token) {
-            io.set(ready, tick);
+            io.set(ready, tick, woken);
         }
     }
 
@@ -321,10 +331,12 @@ impl Reactor {
             sources.shut_down = true;
             sources.slots.iter().filter_map(|slot| slot.io.clone()).collect()
         };
+        let mut woken = Vec::new();
         for io in all {
             io.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
-            io.wake(SHUTDOWN);
+            io.take_waiters(SHUTDOWN, &mut woken);
         }
+        wake_all(&mut woken);
     }
 }
 
@@ -355,6 +367,9 @@ pub(crate) struct Driver {
     /// the same one (the driver woke for something else) would be a wasted system call.
     #[cfg(target_os = "linux")]
     armed: Option<std::time::Instant>,
+    /// The wakers the last turns found due, for the thread that holds the driver to wake once
+    /// it has let go of it (see [`take_woken`](Self::take_woken)).
+    woken: Vec<Waker>,
 }
 
 impl Driver {
@@ -383,12 +398,39 @@ impl Driver {
             timerfd,
             #[cfg(target_os = "linux")]
             armed: None,
+            woken: Vec::new(),
         };
         Ok((driver, reactor))
     }
 
+    /// Hands over the wakers that the turns since the last call found due, by swapping them
+    /// with `into` (empty): the caller wakes them with [`wake_all`] after it released the
+    /// driver's lock, never under it. Swapping keeps both buffers' capacity: no allocation per
+    /// turn.
+    pub(crate) fn take_woken(&mut self, into: &mut Vec<Waker>) {
+        debug_assert!(into.is_empty(), "the previous wakers were not woken");
+        std::mem::swap(&mut self.woken, into);
+    }
+
+    /// With the clock paused and every thread idle: collects what is due now (see
+    /// [`take_woken`](Self::take_woken)), else jumps the clock to the next timer and collects
+    /// what fired. `false` when nothing is due and there is no timer: the caller may sleep.
+    ///
+    /// "Idle" is only as true as the last look at the reactor: I/O that became ready since (a
+    /// peer's bytes, written by the task that just ran) must be served first, at the instant it
+    /// arrived, or the jump fires the timeouts that guard it. So the reactor is polled without
+    /// blocking, and the clock moves only if that woke nothing.
+    pub(crate) fn settle_or_jump(&mut self) -> bool {
+        self.turn(Some(Duration::ZERO));
+        if !self.woken.is_empty() {
+            return true;
+        }
+        self.timers.jump_to_next(&mut self.woken)
+    }
+
     /// Polls for I/O events for at most `timeout` (`None`: until the next timer or an event),
-    /// then wakes the tasks of ready sources and of expired timers.
+    /// then collects the wakers of ready sources and of expired timers (see
+    /// [`take_woken`](Self::take_woken)).
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
         let sleeping = timeout != Some(Duration::ZERO);
         let poll_timeout = if sleeping {
@@ -434,11 +476,11 @@ impl Driver {
                     if event.is_error() {
                         ready |= ERROR;
                     }
-                    self.reactor.dispatch(token, ready, self.tick);
+                    self.reactor.dispatch(token, ready, self.tick, &mut self.woken);
                 }
             }
         }
-        self.timers.fire_expired();
+        self.timers.fire_expired(&mut self.woken);
     }
 
     /// The timeout to give the poll, for at most `timeout` and until `deadline`: a deadline
@@ -496,10 +538,10 @@ mod tests {
         let mut new = udp();
         let registration = reactor.register(&mut new, Interest::READABLE).unwrap();
         assert_eq!(split(registration.token).0, split(stale).0, "the slot is reused");
-        reactor.dispatch(stale, READ_CLOSED | READABLE, 1);
+        reactor.dispatch(stale, READ_CLOSED | READABLE, 1, &mut Vec::new());
         assert!(registration.io().ready(Direction::Read).is_none(), "the stale event reached the new source");
 
-        reactor.dispatch(registration.token, READABLE, 2);
+        reactor.dispatch(registration.token, READABLE, 2, &mut Vec::new());
         assert!(registration.io().ready(Direction::Read).is_some());
         registration.deregister(&mut new);
     }

@@ -219,27 +219,27 @@ impl Timers {
     }
 
     /// With the clock paused and nothing else to do: jumps it to the earliest deadline (or to
-    /// where the wheels move it closer) and fires what is due. `false` when there is no timer.
-    pub(crate) fn jump_to_next(&self) -> bool {
+    /// where the wheels move it closer) and fires what is due into `fired`. `false` when there
+    /// is no timer.
+    pub(crate) fn jump_to_next(&self, fired: &mut Vec<Waker>) -> bool {
         let Some(first) = self.earliest() else {
             return false;
         };
         self.core.clock.advance_to(self.core.instant(first));
-        self.fire_expired();
+        self.fire_expired(fired);
         true
     }
 
-    /// Wakes every timer whose deadline has passed, removing its entry.
-    pub(crate) fn fire_expired(&self) {
+    /// Removes the entry of every timer whose deadline has passed and adds its waker to
+    /// `fired`, for the caller to wake once it holds no lock (`reactor::wake_all`).
+    pub(crate) fn fire_expired(&self, fired: &mut Vec<Waker>) {
         let now = self.core.offset(self.now());
-        let mut fired = Vec::new();
         for shard in &self.shards {
-            shard.lock().advance(now, &mut fired);
+            shard.lock().advance(now, fired);
         }
         // Published after the removals (each under its shard's lock), so that a timer that
         // reads it finds its entry gone.
         self.core.fired_through.fetch_max(now, Ordering::Release);
-        fired.into_iter().for_each(Waker::wake);
     }
 
     /// Drops every entry (the instance stopped); their tasks are gone too.
@@ -436,7 +436,7 @@ mod tests {
         assert!(Pin::new(&mut late).poll_fire(&mut cx).is_pending());
         assert_eq!(format!("{timers:?}"), "Timers { pending: 2 }");
         std::thread::sleep(Duration::from_millis(2));
-        timers.fire_expired();
+        timers.fire_expired(&mut Vec::new());
         assert_eq!(format!("{timers:?}"), "Timers { pending: 1 }");
         assert!(Pin::new(&mut soon).poll_fire(&mut cx).is_ready());
         drop(soon);
