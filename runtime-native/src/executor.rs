@@ -303,7 +303,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
                         shared.notify_one();
                     }
                 }
-                crate::coop::budgeted(|| task.run());
+                run_task(task);
             }
             None => {
                 if searching {
@@ -321,6 +321,14 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Task>)
     // `shut_down_tasks` once every worker has exited.
     let local = LOCAL.with(|local| local.borrow_mut().take());
     drop(local);
+}
+
+/// Runs one task with a fresh budget. The task block contains its future's panics and its
+/// wakers' (a foreign `JoinHandle` waker may panic when the task completes); should one escape
+/// all the same, it must not end the worker: the worker's next-task slot and queue would never
+/// run, and with one worker nothing would run again. The panic hook has reported it.
+fn run_task(task: Task) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::coop::budgeted(|| task.run())));
 }
 
 fn with_local<R>(f: impl FnOnce(&Local) -> R) -> R {
