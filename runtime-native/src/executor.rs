@@ -235,6 +235,10 @@ impl Shared {
             driver.take_woken(woken);
             drop(driver);
             reactor::wake_all(woken);
+            // The driver was free: no idle worker sleeps in it. One that went idle while we held
+            // it sleeps on its condition variable; wake it to take the reactor over, since we
+            // are busy (and may stay so for long).
+            self.notify_one();
         }
     }
 }
@@ -404,6 +408,7 @@ fn park(shared: &Shared, index: usize, woken: &mut Vec<Waker>) -> bool {
         shared.num_idle.fetch_add(1, Ordering::SeqCst);
     }
     std::sync::atomic::fence(Ordering::SeqCst);
+    let mut leaves_driver_busy = false;
     if !has_work(shared) && !shared.is_stopped() {
         let paused = shared.timers.clock().is_paused();
         match shared.try_driver() {
@@ -417,11 +422,8 @@ fn park(shared: &Shared, index: usize, woken: &mut Vec<Waker>) -> bool {
                 driver.take_woken(woken);
                 drop(driver);
                 reactor::wake_all(woken);
-                // Events may have woken tasks into our queue: if more than we can run at once,
-                // let an idle worker take over the reactor and share the work.
-                if with_local(|local| local.waiting() > 1) {
-                    shared.notify_one();
-                }
+                // We leave the reactor to run tasks (woken into our queue, or injected).
+                leaves_driver_busy = with_local(|local| local.waiting() > 0) || !shared.injector.is_empty();
             }
             None => {
                 if paused {
@@ -434,15 +436,25 @@ fn park(shared: &Shared, index: usize, woken: &mut Vec<Waker>) -> bool {
     }
     // Still in the idle list: we woke by ourselves (work found, or an event). Otherwise a
     // notifier took us out and counted us as a searcher.
-    let mut idle = shared.idle();
-    match idle.iter().position(|&i| i == index) {
-        Some(position) => {
-            idle.swap_remove(position);
-            shared.num_idle.fetch_sub(1, Ordering::SeqCst);
-            false
+    let searching = {
+        let mut idle = shared.idle();
+        match idle.iter().position(|&i| i == index) {
+            Some(position) => {
+                idle.swap_remove(position);
+                shared.num_idle.fetch_sub(1, Ordering::SeqCst);
+                false
+            }
+            None => true,
         }
-        None => true,
+    };
+    if leaves_driver_busy {
+        // Any other idle worker sleeps on its condition variable (the driver was ours): wake one
+        // to take the reactor over, or a long task of ours would leave I/O and timers unserved
+        // until it ends. It also shares the work if we have more than one task. Only once we
+        // are out of the idle list, so that it is not us who is woken.
+        shared.notify_one();
     }
+    searching
 }
 
 /// A cheap per-thread pseudo-random number below `n`, to spread stealing.
