@@ -271,3 +271,34 @@ fn memory_usage() {
         .unwrap_or_else(|| panic!("{out:?}"));
     assert!(bytes > 0.0, "{out:?}");
 }
+
+/// `cat` copies its files to stdout byte for byte, in order, and reports one it cannot read,
+/// naming it, with exit status 1.
+#[test]
+fn cat_copies_files_to_stdout() {
+    let dir = std::env::temp_dir().join(format!("runtime-example-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct RemoveDir(PathBuf);
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = RemoveDir(dir.clone());
+    // Larger than the example's chunk, and not text.
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let (a, b, missing) = (dir.join("a"), dir.join("b"), dir.join("missing"));
+    std::fs::write(&a, &big).unwrap();
+    std::fs::write(&b, b"second file\n").unwrap();
+    let output = Command::new(example("cat")).args([&a, &missing, &b]).stdin(Stdio::null()).output().expect("run cat");
+    let mut expected = big.clone();
+    expected.extend_from_slice(b"second file\n");
+    assert!(output.stdout == expected, "cat's stdout differs ({} bytes)", output.stdout.len());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("No such file or directory") && stderr.contains(&*missing.to_string_lossy()), "{stderr}");
+    // Without a failure, status 0.
+    let output = Command::new(example("cat")).arg(&b).stdin(Stdio::null()).output().expect("run cat");
+    assert!(output.status.success());
+    assert_eq!(output.stdout, b"second file\n");
+}
