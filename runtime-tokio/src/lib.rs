@@ -17,7 +17,13 @@
 //! `tokio::spawn` and one allocation, and the join handle wraps Tokio's. (`Instance::spawn`,
 //! for callers of the type-erased interface, polls a task block inside a Tokio task instead.)
 //! I/O objects are Tokio's own, one box each; stream reads and writes are Tokio's readiness
-//! check followed by a `try_read`/`try_write`, exactly what Tokio's own `poll_read` does.
+//! check followed by a `try_read`/`try_write`, exactly what Tokio's own `poll_read` does. Each
+//! object also shares its instance's stop flag: once the instance has stopped, every
+//! asynchronous operation fails, also one that Tokio's cached readiness alone would let through.
+//!
+//! When `enter` returns, Tokio's runtime is gone with every thread and descriptor of it, except
+//! for `spawn_blocking` jobs still running: those are detached, and their threads keep the
+//! runtime's handle until the job ends.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
