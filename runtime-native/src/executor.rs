@@ -55,7 +55,9 @@ pub(crate) struct Shared {
     searching: AtomicUsize,
     stopped: AtomicBool,
     tasks: TaskList,
-    pub(crate) driver: Mutex<Driver>,
+    /// `None` once the instance stopped: its descriptors are closed then, though wakers and
+    /// join handles kept elsewhere may keep this `Shared` alive for long.
+    driver: Mutex<Option<Driver>>,
     pub(crate) reactor: Arc<Reactor>,
     pub(crate) timers: Arc<Timers>,
     pub(crate) blocking: Pool,
@@ -70,6 +72,23 @@ impl std::fmt::Debug for Shared {
             .field("idle", &self.num_idle.load(Ordering::Relaxed))
             .field("stopped", &self.stopped.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+/// The driver, held: [`Shared::try_driver`] made sure it is still open.
+struct DriverGuard<'a>(MutexGuard<'a, Option<Driver>>);
+
+impl std::ops::Deref for DriverGuard<'_> {
+    type Target = Driver;
+
+    fn deref(&self) -> &Driver {
+        self.0.as_ref().expect("checked open by try_driver")
+    }
+}
+
+impl std::ops::DerefMut for DriverGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Driver {
+        self.0.as_mut().expect("checked open by try_driver")
     }
 }
 
@@ -128,7 +147,7 @@ impl Shared {
             searching: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             tasks: TaskList::new(),
-            driver: Mutex::new(driver),
+            driver: Mutex::new(Some(driver)),
             reactor,
             timers,
             blocking,
@@ -219,12 +238,21 @@ impl Shared {
     /// driver's state stays consistent whatever panicked (wakers, the only foreign code it ran,
     /// are called outside the lock now), and reading poison as "busy" would leave the reactor
     /// and the timers unpolled for good.
-    fn try_driver(&self) -> Option<MutexGuard<'_, Driver>> {
-        match self.driver.try_lock() {
-            Ok(driver) => Some(driver),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    fn try_driver(&self) -> Option<DriverGuard<'_>> {
+        let guard = match self.driver.try_lock() {
+            Ok(driver) => driver,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        // Closed: the workers have exited (no one comes here any more).
+        guard.is_some().then_some(DriverGuard(guard))
+    }
+
+    /// Closes the reactor's poll and timer descriptors (the workers have exited). A waker or
+    /// join handle kept after the instance stopped holds this `Shared`, but no descriptor.
+    pub(crate) fn close_driver(&self) {
+        let driver = self.driver.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(driver);
     }
 
     /// Polls the reactor without blocking, if no other thread holds it, and wakes what it found

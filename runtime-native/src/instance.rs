@@ -85,6 +85,7 @@ impl Drop for Stopper {
         }
         shared.shut_down_tasks();
         shared.reactor.shutdown();
+        shared.close_driver();
         shared.timers.clear();
         shared.blocking.shutdown();
     }

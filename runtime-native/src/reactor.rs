@@ -10,7 +10,7 @@
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -240,11 +240,19 @@ fn split(token: Token) -> (usize, usize) {
     (token.0 & SLOT_MASK, (token.0 >> SLOT_BITS) & GENERATION_MASK)
 }
 
+/// The descriptors behind a [`Reactor`].
+#[derive(Debug)]
+struct ReactorOs {
+    registry: mio::Registry,
+    waker: mio::Waker,
+}
+
 /// The part of the reactor that registrations use, from any thread.
 #[derive(Debug)]
 pub(crate) struct Reactor {
-    registry: mio::Registry,
-    waker: mio::Waker,
+    /// The poll's registry and waker: `None` once the instance stopped, so that the
+    /// descriptors close then, though I/O objects and timers kept elsewhere hold the `Reactor`.
+    os: RwLock<Option<ReactorOs>>,
     sources: Mutex<Sources>,
 }
 
@@ -257,6 +265,10 @@ pub(crate) struct Registration {
 }
 
 impl Reactor {
+    fn os(&self) -> std::sync::RwLockReadGuard<'_, Option<ReactorOs>> {
+        self.os.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn sources(&self) -> std::sync::MutexGuard<'_, Sources> {
         self.sources.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -264,7 +276,9 @@ impl Reactor {
     /// Wakes the worker sleeping in the poll, if any.
     pub(crate) fn wake(&self) {
         // An error means the poll is gone: the instance is stopping anyway.
-        let _ = self.waker.wake();
+        if let Some(os) = &*self.os() {
+            let _ = os.waker.wake();
+        }
     }
 
     /// Registers `source` for `interest`, edge-triggered.
@@ -291,7 +305,11 @@ impl Reactor {
             slot.io = Some(io.clone());
             token(index, slot.generation)
         };
-        if let Err(e) = self.registry.register(source, token, interest) {
+        let registered = match &*self.os() {
+            Some(os) => os.registry.register(source, token, interest),
+            None => Err(io::Error::other(SHUT_DOWN)),
+        };
+        if let Err(e) = registered {
             self.release(token);
             return Err(e);
         }
@@ -337,6 +355,10 @@ impl Reactor {
             io.take_waiters(SHUTDOWN, &mut woken);
         }
         wake_all(&mut woken);
+        // Closes the registry's and the waker's descriptors (the poll itself closes with the
+        // driver): a registration dropped from now on has nothing to deregister from.
+        let os = self.os.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(os);
     }
 }
 
@@ -348,7 +370,9 @@ impl Registration {
     /// Deregisters `source`; call before the source's descriptor is closed.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
         // Fails only if the source was never registered or the poll is gone: nothing to undo.
-        let _ = self.reactor.registry.deregister(source);
+        if let Some(os) = &*self.reactor.os() {
+            let _ = os.registry.deregister(source);
+        }
         self.reactor.release(self.token);
     }
 }
@@ -384,8 +408,7 @@ impl Driver {
             timerfd
         };
         let reactor = Arc::new(Reactor {
-            registry,
-            waker,
+            os: RwLock::new(Some(ReactorOs { registry, waker })),
             sources: Mutex::new(Sources { slots: Vec::new(), free: Vec::new(), shut_down: false }),
         });
         let driver = Driver {

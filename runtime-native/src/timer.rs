@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 use crate::reactor::Reactor;
 use crate::wheel::Wheel;
 
+/// A timer polled once its instance stopped: it fails fast (the wheels are gone; it would wait
+/// forever), as the facade's `Delay` docs say.
+pub(crate) const INSTANCE_STOPPED: &str = "a `Delay` (or `Interval`) was polled after the runtime instance it \
+     belongs to stopped, so no runtime is running for it: a timer belongs to the instance in which it is \
+     first polled and works only while that `enter` (or `#[runtime::main]`) runs; make a new one there";
 pub(crate) const ALREADY_PAUSED: &str = "`runtime::time::pause()`: the clock is already paused";
 pub(crate) const NOT_PAUSED: &str =
     "the clock is not paused: call `runtime::time::pause()` first (or use `#[runtime::test(start_paused)]`)";
@@ -120,6 +125,8 @@ struct Core {
     /// deadline at or before it is left in the wheels. Only grows.
     fired_through: AtomicU64,
     base: Instant,
+    /// The instance stopped and its wheels were cleared: polling a timer panics.
+    stopped: AtomicBool,
 }
 
 impl Core {
@@ -177,6 +184,7 @@ impl Timers {
             wake_before: AtomicU64::new(0),
             fired_through: AtomicU64::new(0),
             base: Instant::now(),
+            stopped: AtomicBool::new(false),
         });
         let shards = std::array::from_fn(|_| Arc::new(Shard { core: core.clone(), wheel: Default::default() }));
         Timers { core, shards }
@@ -242,8 +250,12 @@ impl Timers {
         self.core.fired_through.fetch_max(now, Ordering::Release);
     }
 
-    /// Drops every entry (the instance stopped); their tasks are gone too.
+    /// Drops every entry (the instance stopped); their tasks are gone too. A timer polled from
+    /// now on panics with [`INSTANCE_STOPPED`].
     pub(crate) fn clear(&self) {
+        // Set before the shards are locked: a poll that takes a shard's lock after its clear
+        // sees it.
+        self.core.stopped.store(true, Ordering::SeqCst);
         for shard in &self.shards {
             let all = shard.lock().clear();
             drop(all);
@@ -317,6 +329,10 @@ impl runtime_raw::time::Timer for Timer {
             }
         }
         let mut wheel = this.shard.lock();
+        if core.stopped.load(Ordering::SeqCst) {
+            drop(wheel);
+            panic!("{INSTANCE_STOPPED}");
+        }
         if this.is_armed()
             && let Some(waker) = wheel.get_mut(this.seq)
         {

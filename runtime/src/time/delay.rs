@@ -30,7 +30,8 @@ use crate::raw::time::AnyTimer;
 /// ```
 ///
 /// # Panics
-/// Polling it with no runtime running on the thread.
+/// Polling it with no runtime running on the thread, or once the instance in which it was first
+/// polled has stopped (it fails fast there, like I/O objects do, instead of waiting forever).
 pub struct Delay {
     /// `None`: the deadline is past the end of time, so it never fires.
     deadline: Option<Instant>,
