@@ -53,9 +53,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+pub mod fs;
 #[cfg(all(test, runtime_loom))]
 mod loom_models;
-pub mod fs;
 pub mod net;
 mod sync;
 pub mod task;
