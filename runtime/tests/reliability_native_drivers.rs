@@ -99,10 +99,11 @@ on_every_backend! {
 #[test]
 fn delay_polled_after_its_instance_stopped_panics() {
     for_every_backend!(|rt| {
-        let mut delay = runtime::raw::enter(rt, async {
+        // Handed out in a tuple: the entry future's output is the Delay itself, not awaited.
+        let (mut delay,) = runtime::raw::enter(rt, async {
             let mut delay = Delay::new(Duration::from_secs(3600));
             assert!(futures::poll!(&mut delay).is_pending());
-            delay
+            (delay,)
         });
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             Pin::new(&mut delay).poll(&mut Context::from_waker(Waker::noop()))
