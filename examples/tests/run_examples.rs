@@ -25,6 +25,7 @@ fn example(name: &str) -> PathBuf {
 struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
+    addr: std::cell::OnceCell<SocketAddr>,
 }
 
 impl Running {
@@ -45,7 +46,12 @@ impl Running {
                 }
             }
         });
-        Running { child, lines }
+        Running { child, lines, addr: std::cell::OnceCell::new() }
+    }
+
+    /// The address from its first line, read once and remembered.
+    fn bound_addr_once(&self) -> SocketAddr {
+        *self.addr.get_or_init(|| self.bound_addr())
     }
 
     fn next_line(&self) -> String {
@@ -301,4 +307,108 @@ fn cat_copies_files_to_stdout() {
     let output = Command::new(example("cat")).arg(&b).stdin(Stdio::null()).output().expect("run cat");
     assert!(output.status.success());
     assert_eq!(output.stdout, b"second file\n");
+}
+
+/// Runs curl with `args`; its stdout. curl is part of the test (the issue drives the server
+/// with it), so its absence fails the test with a message saying so.
+fn curl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("this test drives the server with curl, which did not run: {e}"));
+    assert!(output.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output.stdout
+}
+
+/// `http-server` serves a directory over HTTP/1.1 with keep-alive and parallel clients, and
+/// refuses what it must: a missing file (404), paths out of its root (403), other methods (405).
+#[test]
+fn http_server_serves_files() {
+    let base = std::env::temp_dir().join(format!("runtime-example-http-{}", std::process::id()));
+    struct RemoveDir(PathBuf);
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = RemoveDir(base.clone());
+    let root = base.join("root");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>home</h1>\n").unwrap();
+    std::fs::write(root.join("sub").join("note.txt"), "a note\n").unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(root.join("big.bin"), &big).unwrap();
+    std::fs::write(base.join("secret.txt"), "outside the root\n").unwrap();
+    std::os::unix::fs::symlink(base.join("secret.txt"), root.join("link.txt")).unwrap();
+
+    let server = Running::start("http-server", &[root.to_str().unwrap(), "127.0.0.1:0"]);
+    let url = |path: &str| format!("http://{}{path}", server.bound_addr_once());
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("curl's -w output is text");
+
+    // Three requests on one keep-alive connection: curl connects once, then reuses it.
+    let (home, note, bin) = (url("/"), url("/sub/note.txt"), url("/big.bin"));
+    let format = "%{http_code} %{num_connects} %{size_download} %{content_type}\\n";
+    let lines =
+        text(curl(&["-w", format, "-o", "/dev/null", &home, "-o", "/dev/null", &note, "-o", "/dev/null", &bin]));
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "200 1 14 text/html; charset=utf-8",
+            "200 0 7 text/plain; charset=utf-8",
+            "200 0 300000 application/octet-stream",
+        ],
+        "status, new connections, bytes, type"
+    );
+    assert!(curl(&[&bin]) == big, "the body is the file, byte for byte");
+
+    // 20 requests in parallel, each on its own connection.
+    let mut args =
+        vec!["--parallel", "--parallel-immediate", "--parallel-max", "20", "-w", "%{http_code} %{size_download}\\n"];
+    let urls: Vec<String> = (0..20).map(|i| url(if i % 2 == 0 { "/sub/note.txt" } else { "/big.bin" })).collect();
+    for u in &urls {
+        args.extend(["-o", "/dev/null", u.as_str()]);
+    }
+    let statuses = text(curl(&args));
+    let mut statuses: Vec<&str> = statuses.lines().collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [["200 300000"; 10], ["200 7"; 10]].concat());
+
+    // What is refused.
+    let status_of = |extra: &[&str], path: &str| {
+        let mut args = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+        args.extend_from_slice(extra);
+        let target = url(path);
+        args.push(&target);
+        text(curl(&args))
+    };
+    assert_eq!(status_of(&[], "/missing.txt"), "404");
+    assert_eq!(status_of(&["--path-as-is"], "/../secret.txt"), "403", "`..` must not leave the root");
+    assert_eq!(status_of(&["--path-as-is"], "/sub/%2e%2e/%2e%2e/secret.txt"), "403", "nor an escaped one");
+    assert_eq!(status_of(&[], "/link.txt"), "403", "nor a symbolic link out of it");
+    assert_eq!(status_of(&["-X", "POST"], "/"), "405");
+    // HEAD: the length, no body.
+    let head = text(curl(&["--head", &note]));
+    assert!(head.starts_with("HTTP/1.1 200") && head.to_ascii_lowercase().contains("content-length: 7"), "{head}");
+}
+
+/// The main demo prints one row per backend and the ratio, from a small run.
+#[test]
+fn side_by_side_table() {
+    let (status, out) = run_to_end("side-by-side", &["--connections", "4", "--trips", "20", "--rounds", "1"]);
+    assert!(status.success(), "{out:?}");
+    assert!(out[0].starts_with("TCP echo, written once: 4 connections x 20 round trips"), "{out:?}");
+    for backend in ["native", "tokio"] {
+        let row = out
+            .iter()
+            .find(|l| l.starts_with(backend) && !l.contains("throughput"))
+            .unwrap_or_else(|| panic!("{out:?}"));
+        let trips_per_sec: f64 =
+            row.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{row}"));
+        assert!(trips_per_sec > 0.0, "{row}");
+    }
+    assert!(out.iter().any(|l| l.starts_with("native/tokio throughput: ") && l.ends_with('x')), "{out:?}");
+    assert!(out.iter().any(|l| l.contains("#[runtime::main(runtime_tokio::Tokio)]")), "{out:?}");
 }
