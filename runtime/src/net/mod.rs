@@ -17,6 +17,9 @@
 //! or when the system call found nothing, and then that readiness is forgotten, so the next
 //! `readable()`/`writable()` waits for a fresh event. Any number of tasks may await readiness
 //! on one object at once; all are woken.
+//!
+//! `AsyncRead::poll_read_vectored` and `AsyncWrite::poll_write_vectored` on the streams, their
+//! references and their owned halves make one `readv`/`writev` system call for all the buffers.
 
 mod addr;
 mod readiness;
