@@ -203,6 +203,7 @@ fn check_every_operation(stale: &Stale) -> Vec<String> {
     // do the `try_*` calls, though the data or room they would use is there.
     fails_at_once(&mut wrong, "TcpStream::readable (data buffered)", stale.tcp_stream.readable());
     fails_at_once(&mut wrong, "TcpStream::writable", stale.tcp_stream.writable());
+    fails_at_once(&mut wrong, "TcpStream::peek (data buffered)", stale.tcp_stream.peek(&mut buf));
     fails_at_once(
         &mut wrong,
         "TcpStream::try_read (data buffered)",

@@ -7,6 +7,9 @@
 //! Errors are `io::Error`s with the OS's kind. Those of `bind`, `connect`, name resolution and
 //! `send_to` name the address in their message; read and write errors are the OS's, untouched.
 //!
+//! [`TcpSocket`] sets options (`SO_REUSEPORT`, buffer sizes, keepalive, linger, a backlog)
+//! before a socket listens or connects.
+//!
 //! # Readiness
 //!
 //! `readable()`/`writable()` on [`TcpStream`], [`UdpSocket`] and the Unix types resolve once the
@@ -25,10 +28,12 @@ mod addr;
 mod readiness;
 mod socket;
 pub mod tcp;
+mod tcp_socket;
 mod udp;
 #[cfg(unix)]
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
