@@ -492,58 +492,26 @@ pub async fn poll_reactor<E: Exec>(exec: E, tasks: usize, trips: usize) -> Measu
 /// `tcp_echo`: `connections` connections on 127.0.0.1, each doing `trips` round trips of
 /// `size` bytes; `ops` counts round trips.
 pub async fn tcp_echo<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
-    let listener = Arc::new(exec.listen());
-    let addr = E::listener_addr(&listener);
-    let server = {
-        let listener = listener.clone();
-        exec.spawn(async move {
-            let mut echoes = Vec::with_capacity(connections);
-            for _ in 0..connections {
-                let mut stream = E::accept(&listener).await.expect("accept");
-                echoes.push(exec.spawn(async move {
-                    let mut buf = vec![0u8; size];
-                    loop {
-                        let n = E::read(&mut stream, &mut buf).await.expect("server read");
-                        if n == 0 {
-                            break;
-                        }
-                        E::write_all(&mut stream, &buf[..n]).await.expect("server write");
-                    }
-                }));
-            }
-            echoes
-        })
-    };
-    let start = Instant::now();
-    let clients: Vec<_> = (0..connections)
-        .map(|_| {
-            exec.spawn(async move {
-                let mut stream = exec.connect(addr).await.expect("connect");
-                let out = vec![7u8; size];
-                let mut back = vec![0u8; size];
-                for _ in 0..trips {
-                    E::write_all(&mut stream, &out).await.expect("client write");
-                    let mut got = 0;
-                    while got < size {
-                        let n = E::read(&mut stream, &mut back[got..]).await.expect("client read");
-                        assert!(n > 0, "server closed early");
-                        got += n;
-                    }
-                }
-            })
-        })
-        .collect();
-    for client in clients {
-        client.await;
-    }
-    let elapsed = start.elapsed();
-    for echo in server.await {
-        echo.await;
-    }
-    Measured { elapsed, ops: (connections * trips) as u64 }
+    echo(exec, connections, trips, size, Reply::Plain).await
 }
 
-/// The length header of each `tcp_echo_vectored` reply.
+/// `tcp_echo_vectored`: as [`tcp_echo`], but each reply is a length header and the body, two
+/// buffers handed to one `write_vectored` (headers plus body, the way HTTP servers answer);
+/// `ops` counts round trips.
+pub async fn tcp_echo_vectored<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
+    echo(exec, connections, trips, size, Reply::HeaderAndBody).await
+}
+
+/// How the echo server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// What it read, with `write_all`.
+    Plain,
+    /// A [`HEADER`]-byte length, then what it read, in vectored writes.
+    HeaderAndBody,
+}
+
+/// The length header of each [`Reply::HeaderAndBody`] reply.
 const HEADER: usize = 8;
 
 /// Writes `header` then `body` with vectored writes: one system call for both unless the
@@ -561,10 +529,31 @@ async fn write_all_vectored<E: Exec>(stream: &mut E::Stream, header: &[u8], body
     Ok(())
 }
 
-/// `tcp_echo_vectored`: as [`tcp_echo`], but each reply is a length header and the body, two
-/// buffers handed to one `write_vectored` (headers plus body, the way HTTP servers answer);
-/// `ops` counts round trips.
-pub async fn tcp_echo_vectored<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
+/// Reads one round trip's answer to a `size`-byte request.
+async fn read_reply<E: Exec>(stream: &mut E::Stream, back: &mut [u8], size: usize, reply: Reply) {
+    // A server may read the request in parts: with headers, each part is its own reply.
+    let (mut body, mut got) = (0, 0);
+    while body < size {
+        let n = E::read(stream, &mut back[got..]).await.expect("client read");
+        assert!(n > 0, "server closed early");
+        got += n;
+        if reply == Reply::Plain {
+            (body, got) = (got, 0);
+            continue;
+        }
+        while got >= HEADER {
+            let len = u64::from_be_bytes(back[..HEADER].try_into().expect("8 bytes")) as usize;
+            if got < HEADER + len {
+                break;
+            }
+            body += len;
+            back.copy_within(HEADER + len..got, 0);
+            got -= HEADER + len;
+        }
+    }
+}
+
+async fn echo<E: Exec>(exec: E, connections: usize, trips: usize, size: usize, reply: Reply) -> Measured {
     let listener = Arc::new(exec.listen());
     let addr = E::listener_addr(&listener);
     let server = {
@@ -580,8 +569,13 @@ pub async fn tcp_echo_vectored<E: Exec>(exec: E, connections: usize, trips: usiz
                         if n == 0 {
                             break;
                         }
-                        let header = (n as u64).to_be_bytes();
-                        write_all_vectored::<E>(&mut stream, &header, &buf[..n]).await.expect("server write");
+                        let written = match reply {
+                            Reply::Plain => E::write_all(&mut stream, &buf[..n]).await,
+                            Reply::HeaderAndBody => {
+                                write_all_vectored::<E>(&mut stream, &(n as u64).to_be_bytes(), &buf[..n]).await
+                            }
+                        };
+                        written.expect("server write");
                     }
                 }));
             }
@@ -597,22 +591,7 @@ pub async fn tcp_echo_vectored<E: Exec>(exec: E, connections: usize, trips: usiz
                 let mut back = vec![0u8; 2 * (HEADER + size)];
                 for _ in 0..trips {
                     E::write_all(&mut stream, &out).await.expect("client write");
-                    // The server may read the request in parts, each its own header and body.
-                    let (mut body, mut got) = (0, 0);
-                    while body < size {
-                        let n = E::read(&mut stream, &mut back[got..]).await.expect("client read");
-                        assert!(n > 0, "server closed early");
-                        got += n;
-                        while got >= HEADER {
-                            let len = u64::from_be_bytes(back[..HEADER].try_into().expect("8 bytes")) as usize;
-                            if got < HEADER + len {
-                                break;
-                            }
-                            body += len;
-                            back.copy_within(HEADER + len..got, 0);
-                            got -= HEADER + len;
-                        }
-                    }
+                    read_reply::<E>(&mut stream, &mut back, size, reply).await;
                 }
             })
         })
