@@ -66,13 +66,15 @@ impl TcpSocket {
     ///
     /// # Examples
     /// ```
-    /// let socket = runtime::net::TcpSocket::new_v6()?;
-    /// socket.bind("[::1]:0".parse().unwrap()).ok(); // no IPv6 on this host is an error too
+    /// // A host without IPv6 refuses the socket itself.
+    /// if let Ok(socket) = runtime::net::TcpSocket::new_v6() {
+    ///     socket.set_reuseaddr(true)?;
+    /// }
     /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
     /// # Errors
-    /// The OS's, for example `Unsupported`-like errors on a host without IPv6.
+    /// The OS's, for example on a host without IPv6, or when the process is out of descriptors.
     pub fn new_v6() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV6)
     }
