@@ -65,6 +65,7 @@ enum Workload {
     PingPong,
     ChainedSpawn,
     TcpEcho(usize),
+    TcpEchoVectored,
     Timers,
     TimerLateness,
 }
@@ -81,6 +82,7 @@ impl Workload {
             Workload::ChainedSpawn => "chained_spawn".into(),
             Workload::TcpEcho(50) => "tcp_echo".into(),
             Workload::TcpEcho(n) => format!("tcp_echo_{n}_conns_x{}", trips(n)),
+            Workload::TcpEchoVectored => "tcp_echo_vectored".into(),
             Workload::Timers => "timers_100k".into(),
             Workload::TimerLateness => "timer_lateness_1k".into(),
         }
@@ -90,7 +92,7 @@ impl Workload {
         match self {
             Workload::NotifySelf => "ns/wake",
             Workload::SpawnMany(_) => "ns/task",
-            Workload::PollReactor | Workload::TcpEcho(_) => "ns/round trip",
+            Workload::PollReactor | Workload::TcpEcho(_) | Workload::TcpEchoVectored => "ns/round trip",
             Workload::YieldMany => "ns/yield",
             Workload::PingPong => "ns/round trip",
             Workload::ChainedSpawn => "ns/hop",
@@ -120,6 +122,7 @@ async fn run<E: Exec>(exec: E, workload: Workload) -> Sample {
         Workload::TcpEcho(connections) => {
             measured(runtime_benches::tcp_echo(exec, connections, trips(connections), 64).await)
         }
+        Workload::TcpEchoVectored => measured(runtime_benches::tcp_echo_vectored(exec, 50, trips(50), 64).await),
         Workload::Timers => measured(runtime_benches::timers(exec, 100_000).await),
         Workload::TimerLateness => {
             let (p50, p99) = runtime_benches::timer_lateness(exec, 1_000).await;
@@ -229,6 +232,7 @@ fn main() {
         Workload::PingPong,
         Workload::ChainedSpawn,
         Workload::TcpEcho(50),
+        Workload::TcpEchoVectored,
         Workload::Timers,
         Workload::TimerLateness,
     ];

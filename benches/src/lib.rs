@@ -6,7 +6,7 @@
 //! open sockets. The suite (`benches/suite.rs`) runs them and writes the report.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -46,6 +46,11 @@ pub trait Exec: Copy + Send + Sync + 'static {
     fn read<'a>(stream: &'a mut Self::Stream, buf: &'a mut [u8])
     -> impl Future<Output = io::Result<usize>> + Send + 'a;
     fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a;
+    /// One vectored write (the runtime's own `write_vectored`).
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [IoSlice<'a>],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
 }
 
 /// The facade, on whichever backend is running.
@@ -119,6 +124,13 @@ impl Exec for Facade {
 
     fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
         futures::AsyncWriteExt::write_all(stream, buf)
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [IoSlice<'a>],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        futures::AsyncWriteExt::write_vectored(stream, bufs)
     }
 }
 
@@ -207,6 +219,13 @@ impl Exec for PlainTokio {
 
     fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
         tokio::io::AsyncWriteExt::write_all(stream, buf)
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [IoSlice<'a>],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        tokio::io::AsyncWriteExt::write_vectored(stream, bufs)
     }
 }
 
@@ -321,6 +340,13 @@ impl Exec for Smol {
 
     fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
         futures::AsyncWriteExt::write_all(stream, buf)
+    }
+
+    fn write_vectored<'a>(
+        stream: &'a mut Self::Stream,
+        bufs: &'a [IoSlice<'a>],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        futures::AsyncWriteExt::write_vectored(stream, bufs)
     }
 }
 
@@ -466,6 +492,68 @@ pub async fn poll_reactor<E: Exec>(exec: E, tasks: usize, trips: usize) -> Measu
 /// `tcp_echo`: `connections` connections on 127.0.0.1, each doing `trips` round trips of
 /// `size` bytes; `ops` counts round trips.
 pub async fn tcp_echo<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
+    echo(exec, connections, trips, size, Reply::Plain).await
+}
+
+/// `tcp_echo_vectored`: as [`tcp_echo`], but each reply is a length header and the body, two
+/// buffers handed to one `write_vectored` (headers plus body, the way HTTP servers answer);
+/// `ops` counts round trips.
+pub async fn tcp_echo_vectored<E: Exec>(exec: E, connections: usize, trips: usize, size: usize) -> Measured {
+    echo(exec, connections, trips, size, Reply::HeaderAndBody).await
+}
+
+/// How the echo server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// What it read, with `write_all`.
+    Plain,
+    /// A [`HEADER`]-byte length, then what it read, in vectored writes.
+    HeaderAndBody,
+}
+
+/// The length header of each [`Reply::HeaderAndBody`] reply.
+const HEADER: usize = 8;
+
+/// Writes `header` then `body` with vectored writes: one system call for both unless the
+/// socket takes only part.
+async fn write_all_vectored<E: Exec>(stream: &mut E::Stream, header: &[u8], body: &[u8]) -> io::Result<()> {
+    let mut storage = [IoSlice::new(header), IoSlice::new(body)];
+    let mut bufs = &mut storage[..];
+    while !bufs.is_empty() {
+        let n = E::write_vectored(stream, bufs).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut bufs, n);
+    }
+    Ok(())
+}
+
+/// Reads one round trip's answer to a `size`-byte request.
+async fn read_reply<E: Exec>(stream: &mut E::Stream, back: &mut [u8], size: usize, reply: Reply) {
+    // A server may read the request in parts: with headers, each part is its own reply.
+    let (mut body, mut got) = (0, 0);
+    while body < size {
+        let n = E::read(stream, &mut back[got..]).await.expect("client read");
+        assert!(n > 0, "server closed early");
+        got += n;
+        if reply == Reply::Plain {
+            (body, got) = (got, 0);
+            continue;
+        }
+        while got >= HEADER {
+            let len = u64::from_be_bytes(back[..HEADER].try_into().expect("8 bytes")) as usize;
+            if got < HEADER + len {
+                break;
+            }
+            body += len;
+            back.copy_within(HEADER + len..got, 0);
+            got -= HEADER + len;
+        }
+    }
+}
+
+async fn echo<E: Exec>(exec: E, connections: usize, trips: usize, size: usize, reply: Reply) -> Measured {
     let listener = Arc::new(exec.listen());
     let addr = E::listener_addr(&listener);
     let server = {
@@ -481,7 +569,13 @@ pub async fn tcp_echo<E: Exec>(exec: E, connections: usize, trips: usize, size: 
                         if n == 0 {
                             break;
                         }
-                        E::write_all(&mut stream, &buf[..n]).await.expect("server write");
+                        let written = match reply {
+                            Reply::Plain => E::write_all(&mut stream, &buf[..n]).await,
+                            Reply::HeaderAndBody => {
+                                write_all_vectored::<E>(&mut stream, &(n as u64).to_be_bytes(), &buf[..n]).await
+                            }
+                        };
+                        written.expect("server write");
                     }
                 }));
             }
@@ -494,15 +588,10 @@ pub async fn tcp_echo<E: Exec>(exec: E, connections: usize, trips: usize, size: 
             exec.spawn(async move {
                 let mut stream = exec.connect(addr).await.expect("connect");
                 let out = vec![7u8; size];
-                let mut back = vec![0u8; size];
+                let mut back = vec![0u8; 2 * (HEADER + size)];
                 for _ in 0..trips {
                     E::write_all(&mut stream, &out).await.expect("client write");
-                    let mut got = 0;
-                    while got < size {
-                        let n = E::read(&mut stream, &mut back[got..]).await.expect("client read");
-                        assert!(n > 0, "server closed early");
-                        got += n;
-                    }
+                    read_reply::<E>(&mut stream, &mut back, size, reply).await;
                 }
             })
         })

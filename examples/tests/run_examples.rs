@@ -175,6 +175,33 @@ fn tcp_proxy_forwards_both_ways() {
     assert!(upstream.finish().0.success());
 }
 
+/// Several listeners share one port with `SO_REUSEPORT`: every connection to it is accepted by
+/// one of them and echoed.
+#[test]
+fn tcp_reuseport_listeners_share_a_port() {
+    let server = Running::start("tcp-reuseport", &["127.0.0.1:0", "--workers", "3", "--max-connections", "6"]);
+    let first = server.next_line();
+    let addr: SocketAddr = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    assert!(first.ends_with("3 listeners sharing the port"), "{first:?}");
+    for i in 0..6 {
+        let mut client = connect(addr);
+        let message = format!("connection {i}");
+        client.write_all(message.as_bytes()).unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut back = String::new();
+        client.read_to_string(&mut back).unwrap();
+        assert_eq!(back, message);
+    }
+    let (status, rest) = server.finish();
+    assert!(status.success(), "the server stops after 6 connections");
+    let echoed: Vec<_> = rest.iter().filter(|l| l.starts_with("worker ") && l.ends_with(" bytes")).collect();
+    assert_eq!(echoed.len(), 6, "{rest:?}");
+}
+
 #[test]
 fn udp_echo_and_client() {
     let server = Running::start("udp-echo", &["127.0.0.1:0", "--max-datagrams", "2"]);

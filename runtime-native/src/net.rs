@@ -72,6 +72,24 @@ fn try_now<T>(
     }
 }
 
+/// A `try_*` operation: runs `op` once if the cached readiness allows, never registering a
+/// waiter and spending no poll budget (it is not a poll); `WouldBlock` when it would have to wait,
+/// with the readiness it acted on cleared so that the next wait is for a fresh event.
+fn try_sync<T>(io: &ScheduledIo, direction: Direction, op: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    let event = io.ready(direction).ok_or(io::ErrorKind::WouldBlock)??;
+    attempt(io, event, op).unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))
+}
+
+/// Waits, as one of many waiters, for `direction`'s readiness (which includes closed and
+/// error), clearing nothing: the `try_*` that follows does that if it finds nothing.
+fn wait_ready(io: &ScheduledIo, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+    let direction = match direction {
+        runtime_raw::net::Direction::Read => Direction::Read,
+        runtime_raw::net::Direction::Write => Direction::Write,
+    };
+    Box::pin(Keyed::new(io, direction, || Ok(())))
+}
+
 /// One of many tasks waiting to run `op` on a shared object: each has its own waiter entry,
 /// removed when the future completes or is dropped.
 struct Keyed<'a, F> {
@@ -190,6 +208,18 @@ macro_rules! stream_io {
             fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
                 poll_io(&self.inner.registration, cx, Direction::Write, || (&*self.inner.get()).write_vectored(bufs))
             }
+
+            fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+                crate::net::wait_ready(self.inner.io(), direction)
+            }
+
+            fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                crate::net::try_sync(self.inner.io(), Direction::Read, || (&*self.inner.get()).read(buf))
+            }
+
+            fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                crate::net::try_sync(self.inner.io(), Direction::Write, || (&*self.inner.get()).write(buf))
+            }
         }
     )*};
 }
@@ -242,6 +272,10 @@ stream_io!(TcpStream);
 impl runtime_raw::net::TcpStream for TcpStream {
     fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream> {
         Ok(std::net::TcpStream::from(std::os::fd::OwnedFd::from(self.inner.into_inner())))
+    }
+
+    fn peek<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
+        Box::pin(Keyed::new(self.inner.io(), Direction::Read, move || self.inner.get().peek(buf)))
     }
 }
 
@@ -327,6 +361,26 @@ impl runtime_raw::net::UdpSocket for UdpSocket {
         try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv(buf))
     }
 
+    fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+        wait_ready(self.inner.io(), direction)
+    }
+
+    fn try_send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        try_sync(self.inner.io(), Direction::Write, || self.inner.get().send_to(buf, addr))
+    }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        try_sync(self.inner.io(), Direction::Read, || self.inner.get().recv_from(buf))
+    }
+
+    fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        try_sync(self.inner.io(), Direction::Write, || self.inner.get().send(buf))
+    }
+
+    fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_sync(self.inner.io(), Direction::Read, || self.inner.get().recv(buf))
+    }
+
     fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {
         Ok(std::net::UdpSocket::from(std::os::fd::OwnedFd::from(self.inner.into_inner())))
     }
@@ -347,7 +401,7 @@ pub(crate) mod unix {
     use runtime_raw::net::AsSocket;
     use runtime_raw::net::unix::Accept;
 
-    use super::{Keyed, Registered, poll_io, try_now};
+    use super::{Keyed, Registered, poll_io, try_now, try_sync, wait_ready};
     use crate::reactor::{Direction, Reactor};
 
     #[derive(Debug)]
@@ -472,6 +526,29 @@ pub(crate) mod unix {
 
         fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
             try_now(self.inner.io(), cx, Direction::Read, || self.inner.get().recv(buf))
+        }
+
+        fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+            wait_ready(self.inner.io(), direction)
+        }
+
+        fn try_send_to(&self, buf: &[u8], path: &Path) -> io::Result<usize> {
+            // As in `send_to`: socket2 reads a leading '\0' as a Linux abstract name.
+            let addr = socket2::SockAddr::unix(path)?;
+            let socket = socket2::SockRef::from(self.inner.get());
+            try_sync(self.inner.io(), Direction::Write, || socket.send_to(buf, &addr))
+        }
+
+        fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+            try_sync(self.inner.io(), Direction::Read, || self.inner.get().recv_from(buf))
+        }
+
+        fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+            try_sync(self.inner.io(), Direction::Write, || self.inner.get().send(buf))
+        }
+
+        fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            try_sync(self.inner.io(), Direction::Read, || self.inner.get().recv(buf))
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {

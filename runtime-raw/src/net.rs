@@ -5,6 +5,15 @@
 //! socket options, addresses and `shutdown` are plain system calls that the facade makes on the
 //! descriptor itself. Operations that many tasks may await at once on one object return a
 //! boxed future per call, so that each waiting task has its own waiter and all are woken.
+//!
+//! Readiness (`ready`) and the `try_*` operations are what the facade's `readable`, `writable`
+//! and `try_read`-style methods are made of: `ready` waits, as one of any number of waiters,
+//! until the backend has seen the object ready for a [`Direction`] (or closed, or in error);
+//! a `try_*` runs its system call only when the backend's last known readiness allows it, never
+//! registers a waiter, and on `WouldBlock` forgets that readiness, so that the next `ready`
+//! waits for a fresh event. Their defaults fail with [`UNSUPPORTED`] (the datagram `try_*`
+//! forms use the `poll_try_*` fast paths instead): a backend overrides `ready` and the `try_*`
+//! methods together, or none of them.
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -12,6 +21,34 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use crate::BoxFuture;
+
+/// Message of the error of the default [`Stream::ready`], [`Stream::try_read`] and the other
+/// readiness operations, for a backend that does not provide them.
+pub const UNSUPPORTED: &str = "this runtime backend does not support readiness operations \
+     (readable, writable, try_read, try_write, peek): use the awaiting forms (read, write, recv, ...)";
+
+/// Which readiness an operation waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Readable: data, a connection or a datagram to take, end of stream, hang-up or error.
+    Read,
+    /// Writable: room to send, hang-up or error.
+    Write,
+}
+
+fn unsupported() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, UNSUPPORTED)
+}
+
+/// What the default datagram `try_*` methods make of a `poll_try_*` fast path, polled once with
+/// a waker that does nothing (the fast path registers none): anything but a result is
+/// `WouldBlock`.
+fn try_once<T>(poll: impl FnOnce(&mut Context<'_>) -> Poll<Option<io::Result<T>>>) -> io::Result<T> {
+    match poll(&mut Context::from_waker(std::task::Waker::noop())) {
+        Poll::Ready(Some(result)) => result,
+        Poll::Ready(None) | Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
 
 /// Gives the facade the OS socket, for options and addresses.
 pub trait AsSocket {
@@ -43,6 +80,27 @@ pub trait Stream: AsSocket + fmt::Debug + Send + Sync {
         let buf = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
         self.poll_write(cx, buf)
     }
+
+    /// Waits, as one of any number of waiters, until the backend has seen the stream ready for
+    /// `direction`, closed or in error. By default an `Unsupported` error ([`UNSUPPORTED`]).
+    fn ready(&self, direction: Direction) -> BoxFuture<'_, io::Result<()>> {
+        let _ = direction;
+        Box::pin(std::future::ready(Err(unsupported())))
+    }
+
+    /// Reads now if the last known readiness allows, else `WouldBlock`; never registers a
+    /// waiter, and a `WouldBlock` from the system call clears that readiness. By default an
+    /// `Unsupported` error.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = buf;
+        Err(unsupported())
+    }
+
+    /// Writes now, as for [`try_read`](Self::try_read). By default an `Unsupported` error.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let _ = buf;
+        Err(unsupported())
+    }
 }
 
 /// A connected TCP stream.
@@ -52,6 +110,13 @@ pub trait TcpStream: Stream {
     /// # Errors
     /// The backend could not deregister it.
     fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream>;
+
+    /// Reads into `buf` without taking the data from the queue, as one of any number of
+    /// waiters. By default an `Unsupported` error ([`UNSUPPORTED`]).
+    fn peek<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
+        let _ = buf;
+        Box::pin(std::future::ready(Err(unsupported())))
+    }
 }
 
 /// The future of one [`TcpListener::accept`] call.
@@ -121,6 +186,35 @@ pub trait UdpSocket: AsSocket + fmt::Debug + Send + Sync {
         Poll::Ready(None)
     }
 
+    /// Waits, as one of any number of waiters, until the backend has seen the socket ready for
+    /// `direction` or in error. By default an `Unsupported` error ([`UNSUPPORTED`]).
+    fn ready(&self, direction: Direction) -> BoxFuture<'_, io::Result<()>> {
+        let _ = direction;
+        Box::pin(std::future::ready(Err(unsupported())))
+    }
+
+    /// Sends now if the last known readiness allows, else `WouldBlock`; never registers a
+    /// waiter, and a `WouldBlock` from the system call clears that readiness. By default
+    /// [`poll_try_send_to`](Self::poll_try_send_to) once.
+    fn try_send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        try_once(|cx| self.poll_try_send_to(cx, buf, addr))
+    }
+
+    /// Receives now, as for [`try_send_to`](Self::try_send_to).
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        try_once(|cx| self.poll_try_recv_from(cx, buf))
+    }
+
+    /// Sends to the connected peer now, as for [`try_send_to`](Self::try_send_to).
+    fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        try_once(|cx| self.poll_try_send(cx, buf))
+    }
+
+    /// Receives from the connected peer now, as for [`try_send_to`](Self::try_send_to).
+    fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_once(|cx| self.poll_try_recv(cx, buf))
+    }
+
     /// Deregisters the socket and gives it back (left in non-blocking mode).
     ///
     /// # Errors
@@ -135,7 +229,7 @@ pub mod unix {
     use std::os::unix::net::SocketAddr;
     use std::path::Path;
 
-    use super::{AsSocket, Stream};
+    use super::{AsSocket, Direction, Stream, try_once, unsupported};
     use crate::BoxFuture;
 
     /// A connected Unix stream.
@@ -226,6 +320,40 @@ pub mod unix {
         ) -> std::task::Poll<Option<io::Result<usize>>> {
             let _ = (cx, buf);
             std::task::Poll::Ready(None)
+        }
+
+        /// Waits, as one of any number of waiters, until the backend has seen the socket ready
+        /// for `direction` or in error. By default an `Unsupported` error
+        /// ([`UNSUPPORTED`](super::UNSUPPORTED)).
+        fn ready(&self, direction: Direction) -> BoxFuture<'_, io::Result<()>> {
+            let _ = direction;
+            Box::pin(std::future::ready(Err(unsupported())))
+        }
+
+        /// Sends to the socket at `path` now if the last known readiness allows, else
+        /// `WouldBlock`; never registers a waiter, and a `WouldBlock` from the system call
+        /// clears that readiness. By default an `Unsupported` error.
+        fn try_send_to(&self, buf: &[u8], path: &Path) -> io::Result<usize> {
+            let _ = (buf, path);
+            Err(unsupported())
+        }
+
+        /// Receives now, as for [`try_send_to`](Self::try_send_to); by default
+        /// [`poll_try_recv_from`](Self::poll_try_recv_from) once.
+        fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+            try_once(|cx| self.poll_try_recv_from(cx, buf))
+        }
+
+        /// Sends to the connected peer now, as for [`try_send_to`](Self::try_send_to); by
+        /// default [`poll_try_send`](Self::poll_try_send) once.
+        fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+            try_once(|cx| self.poll_try_send(cx, buf))
+        }
+
+        /// Receives from the connected peer now, as for [`try_send_to`](Self::try_send_to); by
+        /// default [`poll_try_recv`](Self::poll_try_recv) once.
+        fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            try_once(|cx| self.poll_try_recv(cx, buf))
         }
 
         /// This socket's address.

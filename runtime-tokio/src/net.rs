@@ -5,7 +5,7 @@
 //! that its cached readiness lets through at once (a `try_send_to` on a writable socket, an
 //! accept with a connection queued), and the API promises that every operation fails.
 
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +13,7 @@ use std::task::{Context, Poll, ready};
 
 use runtime_raw::BoxFuture;
 use runtime_raw::net::AsSocket;
+use tokio::io::Interest;
 
 /// The error of every asynchronous operation on an I/O object whose instance has stopped (the
 /// same words as the native backend's).
@@ -78,6 +79,37 @@ macro_rules! as_socket {
 
 as_socket!(TcpStream, TcpListener, UdpSocket);
 
+/// What `ready` waits for when reading: Tokio's readable interest resolves on data and end of
+/// stream only; the error readiness is added so that `readable()` also resolves on a pending
+/// error, which the `try_*` that follows then returns (see [`try_op!`]).
+const READ: Interest = Interest::READABLE.add(Interest::ERROR);
+/// As [`READ`], for writing.
+const WRITE: Interest = Interest::WRITABLE.add(Interest::ERROR);
+
+fn interest(direction: runtime_raw::net::Direction) -> Interest {
+    match direction {
+        runtime_raw::net::Direction::Read => READ,
+        runtime_raw::net::Direction::Write => WRITE,
+    }
+}
+
+/// A `try_*` operation: `$op` is Tokio's own `try_*` call, which makes its system call only on
+/// the direction's readiness (and, on `WouldBlock`, clears it). Tokio's `try_io` cannot take a
+/// combined interest (it would never run), so an error that only the error readiness announced
+/// (a UDP port-unreachable comes without readable readiness) is taken here, as the system call
+/// would have returned it; with none pending, that readiness is cleared too.
+macro_rules! try_op {
+    ($self:ident, $op:expr) => {{
+        $self.owner.check()?;
+        match $op {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                $self.io.try_io(Interest::ERROR, || Err($self.io.take_error()?.unwrap_or(e)))
+            }
+            result => result,
+        }
+    }};
+}
+
 /// A byte stream's reads and writes (TCP or Unix), as Tokio's own `poll_read` does them, after
 /// the owner check.
 macro_rules! stream_io {
@@ -88,6 +120,17 @@ impl runtime_raw::net::Stream for $name {
         loop {
             ready!(self.io.poll_read_ready(cx)).map_err(|e| self.owner.error(e))?;
             match self.io.try_read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn poll_read_vectored(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>]) -> Poll<io::Result<usize>> {
+        self.owner.check()?;
+        loop {
+            ready!(self.io.poll_read_ready(cx)).map_err(|e| self.owner.error(e))?;
+            match self.io.try_read_vectored(bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 result => return Poll::Ready(result),
             }
@@ -115,6 +158,18 @@ impl runtime_raw::net::Stream for $name {
             }
         }
     }
+
+    fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+        checked(&self.owner, async move { self.io.ready(interest(direction)).await.map(drop) })
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_op!(self, self.io.try_read(buf))
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        try_op!(self, self.io.try_write(buf))
+    }
 }
     )*};
 }
@@ -126,6 +181,10 @@ stream_io!(UnixStream);
 impl runtime_raw::net::TcpStream for TcpStream {
     fn into_std(self: Box<Self>) -> io::Result<std::net::TcpStream> {
         self.io.into_std()
+    }
+
+    fn peek<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<usize>> {
+        checked(&self.owner, self.io.peek(buf))
     }
 }
 
@@ -196,6 +255,26 @@ impl runtime_raw::net::UdpSocket for UdpSocket {
         try_now(&self.owner, cx, || self.io.try_recv(buf))
     }
 
+    fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+        checked(&self.owner, async move { self.io.ready(interest(direction)).await.map(drop) })
+    }
+
+    fn try_send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        try_op!(self, self.io.try_send_to(buf, addr))
+    }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        try_op!(self, self.io.try_recv_from(buf))
+    }
+
+    fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        try_op!(self, self.io.try_send(buf))
+    }
+
+    fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_op!(self, self.io.try_recv(buf))
+    }
+
     fn into_std(self: Box<Self>) -> io::Result<std::net::UdpSocket> {
         self.io.into_std()
     }
@@ -253,7 +332,9 @@ mod unix {
 
     use std::task::{Context, Poll};
 
-    use super::{UnixDatagram, UnixListener, UnixStream, checked, try_now};
+    use tokio::io::Interest;
+
+    use super::{UnixDatagram, UnixListener, UnixStream, checked, interest, try_now};
 
     impl runtime_raw::net::unix::UnixStream for UnixStream {
         fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -327,6 +408,29 @@ mod unix {
 
         fn poll_try_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
             try_now(&self.owner, cx, || self.io.try_recv(buf))
+        }
+
+        fn ready(&self, direction: runtime_raw::net::Direction) -> BoxFuture<'_, io::Result<()>> {
+            checked(&self.owner, async move { self.io.ready(interest(direction)).await.map(drop) })
+        }
+
+        fn try_send_to(&self, buf: &[u8], path: &Path) -> io::Result<usize> {
+            // As in `send_to`: socket2 reads a leading '\0' as a Linux abstract name.
+            let addr = socket2::SockAddr::unix(path)?;
+            let socket = socket2::SockRef::from(&self.io);
+            try_op!(self, self.io.try_io(Interest::WRITABLE, || socket.send_to(buf, &addr)))
+        }
+
+        fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+            try_op!(self, self.io.try_recv_from(buf).map(|(n, addr)| (n, addr.into())))
+        }
+
+        fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+            try_op!(self, self.io.try_send(buf))
+        }
+
+        fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            try_op!(self, self.io.try_recv(buf))
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -199,6 +199,50 @@ fn check_every_operation(stale: &Stale) -> Vec<String> {
     fails_at_once(&mut wrong, "UnixDatagram::send (writable)", stale.unix_connected.send(b"x"));
     fails_at_once(&mut wrong, "UnixDatagram::recv (a datagram queued)", stale.unix_connected.recv(&mut buf));
 
+    // Readiness and the non-blocking forms: the waits fail like the other operations, and so
+    // do the `try_*` calls, though the data or room they would use is there.
+    fails_at_once(&mut wrong, "TcpStream::readable (data buffered)", stale.tcp_stream.readable());
+    fails_at_once(&mut wrong, "TcpStream::writable", stale.tcp_stream.writable());
+    fails_at_once(&mut wrong, "TcpStream::peek (data buffered)", stale.tcp_stream.peek(&mut buf));
+    fails_at_once(
+        &mut wrong,
+        "TcpStream::try_read (data buffered)",
+        future::ready(stale.tcp_stream.try_read(&mut buf)),
+    );
+    fails_at_once(&mut wrong, "TcpStream::try_write", future::ready(stale.tcp_stream.try_write(b"x")));
+    fails_at_once(&mut wrong, "UdpSocket::readable (a datagram queued)", stale.udp.readable());
+    fails_at_once(&mut wrong, "UdpSocket::writable", stale.udp.writable());
+    fails_at_once(&mut wrong, "UdpSocket::try_send_to", future::ready(stale.udp.try_send_to(b"x", stale.udp_peer)));
+    fails_at_once(&mut wrong, "UdpSocket::try_recv_from (queued)", future::ready(stale.udp.try_recv_from(&mut buf)));
+    fails_at_once(&mut wrong, "UdpSocket::try_send", future::ready(stale.udp_connected.try_send(b"x")));
+    fails_at_once(&mut wrong, "UdpSocket::try_recv (queued)", future::ready(stale.udp_connected.try_recv(&mut buf)));
+    fails_at_once(&mut wrong, "UnixStream::readable (data buffered)", stale.unix_stream.readable());
+    fails_at_once(&mut wrong, "UnixStream::writable", stale.unix_stream.writable());
+    fails_at_once(
+        &mut wrong,
+        "UnixStream::try_read (data buffered)",
+        future::ready(stale.unix_stream.try_read(&mut buf)),
+    );
+    fails_at_once(&mut wrong, "UnixStream::try_write", future::ready(stale.unix_stream.try_write(b"x")));
+    fails_at_once(&mut wrong, "UnixDatagram::readable (queued)", stale.unix_datagram.readable());
+    fails_at_once(&mut wrong, "UnixDatagram::writable", stale.unix_datagram.writable());
+    fails_at_once(
+        &mut wrong,
+        "UnixDatagram::try_send_to",
+        future::ready(stale.unix_datagram.try_send_to(b"x", &stale.unix_peer_path)),
+    );
+    fails_at_once(
+        &mut wrong,
+        "UnixDatagram::try_recv_from (queued)",
+        future::ready(stale.unix_datagram.try_recv_from(&mut buf)),
+    );
+    fails_at_once(&mut wrong, "UnixDatagram::try_send", future::ready(stale.unix_connected.try_send(b"x")));
+    fails_at_once(
+        &mut wrong,
+        "UnixDatagram::try_recv (queued)",
+        future::ready(stale.unix_connected.try_recv(&mut buf)),
+    );
+
     // Getters and setters keep working.
     stale.tcp_listener.local_addr().expect("a getter of a stale listener");
     stale.udp.set_ttl(64).expect("a setter of a stale socket");

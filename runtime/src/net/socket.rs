@@ -206,6 +206,14 @@ macro_rules! owned_halves {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.stream.inner.poll_read(cx, buf)
             }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.stream.inner.poll_read_vectored(cx, bufs)
+            }
         }
 
         impl futures::io::AsyncWrite for OwnedWriteHalf {

@@ -37,7 +37,7 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// }
 /// ```
 pub struct TcpListener {
-    inner: Box<dyn raw::net::TcpListener>,
+    pub(super) inner: Box<dyn raw::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -275,7 +275,7 @@ impl fmt::Debug for Incoming<'_> {
 /// }
 /// ```
 pub struct TcpStream {
-    inner: Box<dyn raw::net::TcpStream>,
+    pub(super) inner: Box<dyn raw::net::TcpStream>,
 }
 
 impl TcpStream {

@@ -29,7 +29,7 @@ use crate::raw;
 /// }
 /// ```
 pub struct UdpSocket {
-    inner: Box<dyn raw::net::UdpSocket>,
+    pub(super) inner: Box<dyn raw::net::UdpSocket>,
 }
 
 impl UdpSocket {

@@ -286,7 +286,7 @@ impl fmt::Debug for Incoming<'_> {
 /// # }
 /// ```
 pub struct UnixStream {
-    inner: Box<dyn raw::net::unix::UnixStream>,
+    pub(super) inner: Box<dyn raw::net::unix::UnixStream>,
 }
 
 impl UnixStream {
@@ -507,7 +507,7 @@ super::socket::owned_halves!(UnixStream, "UnixStream::into_split");
 /// }
 /// ```
 pub struct UnixDatagram {
-    inner: Box<dyn raw::net::unix::UnixDatagram>,
+    pub(super) inner: Box<dyn raw::net::unix::UnixDatagram>,
 }
 
 impl UnixDatagram {
