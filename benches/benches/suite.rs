@@ -690,14 +690,16 @@ fn chart(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <text x=\"10\" y=\"18\" font-size=\"13\">Speedup over plain Tokio (median, log scale; higher is faster; whiskers: slowest to fastest sample)</text>\n"
     );
-    for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
-        let lx = left + i as f64 * 160.0;
+    let mut lx = left;
+    for (variant, color) in shown.iter().zip(colors) {
         let _ = writeln!(
             svg,
             "<rect x=\"{lx}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"37\">{}</text>",
             lx + 14.0,
             variant.label()
         );
+        // Room for the label at about 6.5 px a character (11 px sans-serif).
+        lx += 14.0 + 6.5 * variant.label().len() as f64 + 24.0;
     }
     for power in lo as i32..=hi as i32 {
         let s = f64::from(power).exp2();
@@ -720,16 +722,17 @@ fn chart(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample
             let y = y0 + i as f64 * bar;
             let mid = y + (bar - 2.0) / 2.0;
             let end = x(median);
+            let (from, to, cap) = (x(slowest), x(fastest), bar / 2.0);
             let _ = writeln!(
                 svg,
                 "<rect x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>\
-                 <line x1=\"{:.1}\" y1=\"{mid}\" x2=\"{:.1}\" y2=\"{mid}\" stroke=\"#212529\"/>\
+                 <path d=\"M{from:.1} {:.1}v{cap}M{from:.1} {mid}H{to:.1}M{to:.1} {:.1}v{cap}\" stroke=\"#212529\" fill=\"none\"/>\
                  <text x=\"{}\" y=\"{}\">{median:.2}x</text>",
                 parity.min(end),
                 (end - parity).abs().max(1.0),
                 bar - 2.0,
-                x(slowest),
-                x(fastest),
+                mid - cap / 2.0,
+                mid - cap / 2.0,
                 left + plot + 8.0,
                 y + bar - 3.0
             );
