@@ -2,8 +2,8 @@
 //! `TokioCurrentThread`, and on plain Tokio (the baseline), in one run.
 //!
 //! ```text
-//! cargo bench --bench suite            # quick: 10 samples per workload, under 3 minutes
-//! cargo bench --bench suite -- --full  # 30 samples, for the committed results
+//! cargo bench --bench suite            # quick: 10 samples per workload, a few minutes
+//! cargo bench --bench suite -- --full  # 30 samples and the scaling rows, for the committed results
 //! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp" (printed only)
 //! cargo bench --bench suite -- --variant native timers  # one variant alone, for `perf`
 //! ```
@@ -11,7 +11,8 @@
 //! Each variant's runtime lives on its own thread for the whole run and takes workloads over a
 //! channel; samples are taken round-robin across variants, so every ratio compares numbers
 //! measured side by side. Prints Markdown tables (median with min and max, per workload) and
-//! writes them, an SVG chart and every raw sample under `benches/results/`.
+//! writes them, an SVG chart and every raw sample under `benches/results/`. A progress line on
+//! stderr names the workload, the variant and the sample running.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,7 +21,8 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc as fmpsc;
-use runtime_benches::{Exec, Facade, Measured, PlainTokio, Smol, median_min_max};
+use runtime_benches::http::HttpExec;
+use runtime_benches::{Facade, Measured, Percentiles, PlainTokio, Smol, median_min_max};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Variant {
@@ -68,6 +70,9 @@ enum Workload {
     TcpEchoVectored,
     Timers,
     TimerLateness,
+    SpawnJoin(usize),
+    HttpHello(usize),
+    HttpFile(usize),
 }
 
 impl Workload {
@@ -85,6 +90,9 @@ impl Workload {
             Workload::TcpEchoVectored => "tcp_echo_vectored".into(),
             Workload::Timers => "timers_100k".into(),
             Workload::TimerLateness => "timer_lateness_1k".into(),
+            Workload::SpawnJoin(n) => format!("spawn_join_{}k", n / 1000),
+            Workload::HttpHello(n) => format!("http_hello_{n}_conns"),
+            Workload::HttpFile(n) => format!("http_file_{n}_conns"),
         }
     }
 
@@ -98,20 +106,24 @@ impl Workload {
             Workload::ChainedSpawn => "ns/hop",
             Workload::Timers => "ns (wall)",
             Workload::TimerLateness => "ns late (p50)",
+            Workload::SpawnJoin(_) => "ns/task",
+            Workload::HttpHello(_) | Workload::HttpFile(_) => "ns/request",
         }
     }
 }
 
 /// One sample: nanoseconds per operation (p50 lateness for `TimerLateness`), and extra
-/// figures (p99 lateness).
+/// figures (p99 lateness; the latency of one operation where the workload measures it).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     ns: f64,
     extra: Option<f64>,
+    latency: Option<Percentiles>,
 }
 
-async fn run<E: Exec>(exec: E, workload: Workload) -> Sample {
-    let measured = |m: Measured| Sample { ns: m.ns_per_op(), extra: None };
+async fn run<E: HttpExec>(exec: E, workload: Workload) -> Sample {
+    let measured = |m: Measured| Sample { ns: m.ns_per_op(), extra: None, latency: None };
+    let timed = |(m, latency): (Measured, Percentiles)| Sample { latency: Some(latency), ..measured(m) };
     match workload {
         Workload::NotifySelf => measured(runtime_benches::notify_self(exec, 300, 300).await),
         Workload::SpawnMany(n) => measured(runtime_benches::spawn_many(exec, n).await),
@@ -120,16 +132,26 @@ async fn run<E: Exec>(exec: E, workload: Workload) -> Sample {
         Workload::PingPong => measured(runtime_benches::ping_pong(exec, 1_000).await),
         Workload::ChainedSpawn => measured(runtime_benches::chained_spawn(exec, 1_000).await),
         Workload::TcpEcho(connections) => {
-            measured(runtime_benches::tcp_echo(exec, connections, trips(connections), 64).await)
+            timed(runtime_benches::tcp_echo(exec, connections, trips(connections), 64).await)
         }
-        Workload::TcpEchoVectored => measured(runtime_benches::tcp_echo_vectored(exec, 50, trips(50), 64).await),
+        Workload::TcpEchoVectored => timed(runtime_benches::tcp_echo_vectored(exec, 50, trips(50), 64).await),
         Workload::Timers => measured(runtime_benches::timers(exec, 100_000).await),
         Workload::TimerLateness => {
             let (p50, p99) = runtime_benches::timer_lateness(exec, 1_000).await;
-            Sample { ns: p50.as_nanos() as f64, extra: Some(p99.as_nanos() as f64) }
+            Sample { ns: p50.as_nanos() as f64, extra: Some(p99.as_nanos() as f64), latency: None }
+        }
+        Workload::SpawnJoin(n) => measured(runtime_benches::spawn_join(exec, n).await),
+        Workload::HttpHello(connections) => {
+            timed(runtime_benches::http::http_hello(exec, connections, HTTP_REQUESTS).await)
+        }
+        Workload::HttpFile(connections) => {
+            timed(runtime_benches::http::http_file(exec, connections, HTTP_REQUESTS).await)
         }
     }
 }
+
+/// Sequential requests per keep-alive connection in the HTTP workloads (issue #30).
+const HTTP_REQUESTS: usize = 200;
 
 /// Round trips per connection: the specified 1,000 for the 50-connection workload, 100 for the
 /// scaling ones (1,000 connections × 1,000 trips would take minutes per sample).
@@ -175,7 +197,7 @@ fn start(variant: Variant) -> (fmpsc::UnboundedSender<Command>, std::thread::Joi
     (commands, thread)
 }
 
-async fn serve<E: Exec>(exec: E, mut inbox: fmpsc::UnboundedReceiver<Command>) {
+async fn serve<E: HttpExec>(exec: E, mut inbox: fmpsc::UnboundedReceiver<Command>) {
     while let Some((workload, reply)) = inbox.next().await {
         let _ = reply.send(run(exec, workload).await);
     }
@@ -235,6 +257,9 @@ fn main() {
         Workload::TcpEchoVectored,
         Workload::Timers,
         Workload::TimerLateness,
+        Workload::SpawnJoin(10_000),
+        Workload::HttpHello(64),
+        Workload::HttpFile(64),
     ];
     if full {
         workloads.extend([
@@ -244,6 +269,8 @@ fn main() {
             Workload::TcpEcho(10),
             Workload::TcpEcho(100),
             Workload::TcpEcho(1_000),
+            Workload::HttpHello(512),
+            Workload::HttpFile(512),
         ]);
     }
     workloads.retain(|w| filters.is_empty() || filters.iter().any(|f| w.name().contains(f.as_str())));
@@ -258,6 +285,13 @@ fn main() {
             for k in 0..variants.len() {
                 // Rotate the order, so no variant always runs right after another.
                 let variant = variants[(k + round + w) % variants.len()];
+                let sample_k = if round == 0 { "warm-up".to_string() } else { format!("sample {round}/{samples}") };
+                eprint!(
+                    "\r{:<26} {:<29} {sample_k:<14} {:>6.0?}   ",
+                    workload.name(),
+                    variant.label(),
+                    started.elapsed()
+                );
                 let (reply, answer) = mpsc::channel();
                 runners[&variant].0.unbounded_send((workload, reply)).expect("runner alive");
                 let sample = answer.recv().expect("runner answered");
@@ -270,9 +304,14 @@ fn main() {
                 }
             }
         }
-        eprint!("\rround {round}/{samples} ({:.0?})", started.elapsed());
     }
     eprintln!();
+    eprintln!(
+        "done: {} workloads × {} variants × {samples} samples in {:.0?}",
+        workloads.len(),
+        variants.len(),
+        started.elapsed()
+    );
     for (_, (commands, thread)) in runners {
         drop(commands);
         thread.join().expect("runner thread");
@@ -372,6 +411,7 @@ fn render(
         }
     }
     let _ = writeln!(out);
+    issue30_goals(&mut out, workloads, results, full);
     for variant in [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol] {
         let _ = writeln!(out, "## {} vs plain Tokio\n", variant.label());
         let _ = writeln!(
@@ -430,6 +470,7 @@ fn render(
         }
         let _ = writeln!(out);
     }
+    latency_table(&mut out, workloads, results);
     if !memory.is_empty() {
         let _ = writeln!(
             out,
@@ -447,70 +488,260 @@ fn render(
 }
 
 fn raw_csv(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {
-    let mut out = String::from("workload,unit,variant,sample,value_ns,extra_ns\n");
+    let mut out = String::from("workload,unit,variant,sample,value_ns,extra_ns,p50_ns,p99_ns\n");
     for ((w, variant), samples) in results {
         for (i, s) in samples.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{:.1},{}",
+                "{},{},{},{},{:.1},{},{},{}",
                 workloads[*w].name(),
                 workloads[*w].unit(),
                 variant.arg(),
                 i,
                 s.ns,
-                s.extra.map_or(String::new(), |e| format!("{e:.1}"))
+                s.extra.map_or(String::new(), |e| format!("{e:.1}")),
+                s.latency.map_or(String::new(), |l| l.p50.as_nanos().to_string()),
+                s.latency.map_or(String::new(), |l| l.p99.as_nanos().to_string())
             );
         }
     }
     out
 }
 
-/// A bar chart of speedup over plain Tokio per workload (higher is faster; 1.0 is parity).
-fn chart(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {
-    let shown = [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread];
-    let colors = ["#2b8a3e", "#1c7ed6", "#f08c00"];
-    let (bar, gap, left, scale) = (14.0, 12.0, 170.0, 160.0);
-    let row = bar * shown.len() as f64 + gap;
-    let height = 60.0 + row * workloads.len() as f64;
-    let width = left + scale * 3.0 + 120.0;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-         <text x=\"10\" y=\"18\" font-size=\"13\">Speedup over plain Tokio (median; higher is faster)</text>\n"
+/// The median of every sample's figure `f` for workload `w` on `variant`, with the minimum and
+/// maximum; `None` if it did not run (or has no such figure).
+fn summary(
+    results: &BTreeMap<(usize, Variant), Vec<Sample>>,
+    w: usize,
+    variant: Variant,
+    f: impl Fn(&Sample) -> Option<f64>,
+) -> Option<(f64, f64, f64)> {
+    let values: Vec<f64> = results.get(&(w, variant))?.iter().filter_map(f).collect();
+    (!values.is_empty()).then(|| median_min_max(&values))
+}
+
+fn median_ns(results: &BTreeMap<(usize, Variant), Vec<Sample>>, w: usize, variant: Variant) -> Option<f64> {
+    Some(summary(results, w, variant, |s| Some(s.ns))?.0)
+}
+
+/// The median over samples of each sample's p99 latency, in nanoseconds.
+fn median_p99(results: &BTreeMap<(usize, Variant), Vec<Sample>>, w: usize, variant: Variant) -> Option<f64> {
+    Some(summary(results, w, variant, |s| Some(s.latency?.p99.as_nanos() as f64))?.0)
+}
+
+/// The workloads issue #30's performance goals name; those a run lacks are listed as not run.
+const ISSUE30_GOALS: [Workload; 6] = [
+    Workload::HttpHello(64),
+    Workload::HttpHello(512),
+    Workload::HttpFile(64),
+    Workload::HttpFile(512),
+    Workload::TcpEcho(1_000),
+    Workload::SpawnJoin(10_000),
+];
+
+/// The facade over Tokio may cost at most this much more than plain Tokio (issue #30).
+const FACADE_OVER_TOKIO_BOUND: f64 = 1.10;
+
+/// Issue #30's goals, one row each, measured in this run.
+fn issue30_goals(
+    out: &mut String,
+    workloads: &[Workload],
+    results: &BTreeMap<(usize, Variant), Vec<Sample>>,
+    full: bool,
+) {
+    let _ = writeln!(out, "## native and the facade against issue #30's goals\n");
+    let _ = writeln!(
+        out,
+        "Medians of this run. HTTP: native's requests/s at least the better peer's (plain Tokio or smol, \
+         by requests/s) with a p99 per request no worse; ratio = native req/s ÷ peer req/s, and native \
+         p99 ÷ peer p99. tcp_echo at 1,000 connections: native's round trips/s at least plain Tokio's. \
+         Facade on Tokio: its time per request or task at most {FACADE_OVER_TOKIO_BOUND:.2}x plain Tokio's.\n"
     );
-    for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
-        let x = left + i as f64 * 150.0;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{x}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"37\">{}</text>",
-            x + 14.0,
-            variant.label()
-        );
-    }
-    let parity = left + scale;
-    for (w, workload) in workloads.iter().enumerate() {
-        let y0 = 50.0 + w as f64 * row;
-        let _ = writeln!(svg, "<text x=\"10\" y=\"{}\">{}</text>", y0 + row / 2.0, workload.name());
-        let Some(base) = results.get(&(w, Variant::Baseline)) else { continue };
-        let b = median_min_max(&base.iter().map(|s| s.ns).collect::<Vec<_>>()).0;
-        for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
-            let Some(this) = results.get(&(w, *variant)) else { continue };
-            let v = median_min_max(&this.iter().map(|s| s.ns).collect::<Vec<_>>()).0;
-            let speedup = (b / v).min(3.0);
-            let y = y0 + i as f64 * bar;
+    let _ = writeln!(out, "| goal | workload | measured | target | ratio | verdict |");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|---|");
+    let rate = |ns: f64| format!("{:.0}/s", 1e9 / ns);
+    let mut missing = Vec::new();
+    for goal in ISSUE30_GOALS {
+        let Some(w) = workloads.iter().position(|&w| w == goal) else {
+            missing.push(goal.name());
+            continue;
+        };
+        let name = goal.name();
+        let ns = |v: Variant| median_ns(results, w, v);
+        match goal {
+            Workload::HttpHello(_) | Workload::HttpFile(_) => {
+                let peers = [Variant::Baseline, Variant::Smol].into_iter().filter_map(|v| Some((ns(v)?, v)));
+                if let (Some(native), Some((peer, variant))) =
+                    (ns(Variant::Native), peers.min_by(|a, b| a.0.total_cmp(&b.0)))
+                    && let (Some(native_p99), Some(peer_p99)) =
+                        (median_p99(results, w, Variant::Native), median_p99(results, w, variant))
+                {
+                    let (speed, tail) = (peer / native, native_p99 / peer_p99);
+                    let verdict = if speed >= 1.0 && tail <= 1.0 { "met" } else { "behind" };
+                    let _ = writeln!(
+                        out,
+                        "| native ≥ better peer, p99 no worse | {name} | native {}, p99 {:.0} µs | {} {}, p99 {:.0} µs | {speed:.2}x req/s, {tail:.2}x p99 | {verdict} |",
+                        rate(native),
+                        native_p99 / 1e3,
+                        variant.label(),
+                        rate(peer),
+                        peer_p99 / 1e3
+                    );
+                }
+            }
+            Workload::TcpEcho(_) => {
+                if let (Some(native), Some(base)) = (ns(Variant::Native), ns(Variant::Baseline)) {
+                    let speed = base / native;
+                    let verdict = if speed >= 1.0 { "met" } else { "behind" };
+                    let _ = writeln!(
+                        out,
+                        "| native ≥ plain tokio | {name} | native {} | plain tokio {} | {speed:.2}x round trips/s | {verdict} |",
+                        rate(native),
+                        rate(base)
+                    );
+                }
+            }
+            _ => {}
+        }
+        if matches!(goal, Workload::HttpHello(_) | Workload::SpawnJoin(_))
+            && let (Some(facade), Some(base)) = (ns(Variant::Tokio), ns(Variant::Baseline))
+        {
+            let cost = facade / base;
+            let verdict = if cost <= FACADE_OVER_TOKIO_BOUND { "met" } else { "behind" };
             let _ = writeln!(
-                svg,
-                "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{:.2}x</text>",
-                speedup * scale,
-                bar - 2.0,
-                left + speedup * scale + 4.0,
-                y + bar - 4.0,
-                b / v
+                out,
+                "| facade on Tokio ≤ {FACADE_OVER_TOKIO_BOUND:.2}x plain tokio | {name} | {facade:.0} {} | {base:.0} {} | {cost:.2}x time | {verdict} |",
+                goal.unit(),
+                goal.unit()
             );
         }
     }
+    if !missing.is_empty() {
+        let _ =
+            writeln!(out, "\nNot run in this {} mode: {}.", if full { "full" } else { "quick" }, missing.join(", "));
+    }
+    let _ = writeln!(out);
+}
+
+/// Throughput with the latency of one operation, for the workloads that measure it.
+fn latency_table(out: &mut String, workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) {
+    let timed: Vec<(usize, &Workload)> = workloads
+        .iter()
+        .enumerate()
+        .filter(|(w, _)| VARIANTS.iter().any(|&v| median_p99(results, *w, v).is_some()))
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Throughput and latency per request or round trip\n");
     let _ = writeln!(
-        svg,
-        "<line x1=\"{parity}\" y1=\"45\" x2=\"{parity}\" y2=\"{height}\" stroke=\"#495057\" stroke-dasharray=\"4 3\"/>\n</svg>"
+        out,
+        "HTTP: requests/s over all connections, and the latency of one request (write to last byte \
+         read) at p50 and p99. tcp_echo: the same per round trip of 64 B. Median over samples \
+         (min–max); each sample's percentiles are over all its operations.\n"
     );
+    let _ = writeln!(out, "| name | variant | ops/s | p50 µs | p99 µs |");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|");
+    for (w, workload) in timed {
+        for variant in VARIANTS {
+            let Some((ns, min, max)) = summary(results, w, variant, |s| Some(s.ns)) else { continue };
+            let micros = |f: fn(&Percentiles) -> Duration| {
+                summary(results, w, variant, |s| Some(f(&s.latency?).as_nanos() as f64 / 1e3))
+                    .map_or(String::from("-"), |(m, lo, hi)| format!("{m:.1} ({lo:.1}–{hi:.1})"))
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} ({:.0}–{:.0}) | {} | {} |",
+                workload.name(),
+                variant.label(),
+                1e9 / ns,
+                1e9 / max,
+                1e9 / min,
+                micros(|l| l.p50),
+                micros(|l| l.p99)
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
+
+/// A bar chart of speedup over plain Tokio per workload, on a log scale (higher is faster; 1.0 is
+/// parity): a bar for each variant's median, a whisker from its slowest to its fastest sample
+/// (each against plain Tokio's median).
+fn chart(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {
+    let shown = [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol];
+    let colors = ["#2b8a3e", "#1c7ed6", "#f08c00", "#ae3ec9"];
+    let (bar, gap, left, plot, value_column) = (12.0, 10.0, 200.0, 600.0, 70.0);
+    let row = bar * shown.len() as f64 + gap;
+    let top = 70.0;
+    let height = top + row * workloads.len() as f64 + 10.0;
+    let width = left + plot + value_column + 10.0;
+    // (median, slowest, fastest) speedup per workload and variant.
+    let speedups: BTreeMap<(usize, Variant), (f64, f64, f64)> = (0..workloads.len())
+        .flat_map(|w| shown.iter().map(move |&v| (w, v)))
+        .filter_map(|(w, v)| {
+            let base = median_ns(results, w, Variant::Baseline)?;
+            let (median, min, max) = summary(results, w, v, |s| Some(s.ns))?;
+            Some(((w, v), (base / median, base / max, base / min)))
+        })
+        .collect();
+    // The axis spans whole powers of two around every whisker, and at least 0.5x to 2x.
+    let lowest = speedups.values().map(|s| s.1).fold(0.5, f64::min).max(1.0 / 1024.0);
+    let highest = speedups.values().map(|s| s.2).fold(2.0, f64::max).min(1024.0);
+    let (lo, hi) = (lowest.log2().floor(), highest.log2().ceil());
+    let x = |speedup: f64| left + (speedup.clamp(lo.exp2(), hi.exp2()).log2() - lo) / (hi - lo) * plot;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <text x=\"10\" y=\"18\" font-size=\"13\">Speedup over plain Tokio (median, log scale; higher is faster; whiskers: slowest to fastest sample)</text>\n"
+    );
+    let mut lx = left;
+    for (variant, color) in shown.iter().zip(colors) {
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{lx}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{}\" y=\"37\">{}</text>",
+            lx + 14.0,
+            variant.label()
+        );
+        // Room for the label at about 6.5 px a character (11 px sans-serif).
+        lx += 14.0 + 6.5 * variant.label().len() as f64 + 24.0;
+    }
+    for power in lo as i32..=hi as i32 {
+        let s = f64::from(power).exp2();
+        let gx = x(s);
+        let (stroke, dash) = if power == 0 { ("#495057", " stroke-dasharray=\"4 3\"") } else { ("#dee2e6", "") };
+        let label = if s >= 1.0 { format!("{s:.0}x") } else { format!("{s}x") };
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{gx:.1}\" y1=\"{}\" x2=\"{gx:.1}\" y2=\"{height}\" stroke=\"{stroke}\"{dash}/><text x=\"{gx:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"#495057\">{label}</text>",
+            top - 12.0,
+            top - 16.0
+        );
+    }
+    let parity = x(1.0);
+    for (w, workload) in workloads.iter().enumerate() {
+        let y0 = top + w as f64 * row;
+        let _ = writeln!(svg, "<text x=\"10\" y=\"{}\">{}</text>", y0 + row / 2.0, workload.name());
+        for (i, (variant, color)) in shown.iter().zip(colors).enumerate() {
+            let Some(&(median, slowest, fastest)) = speedups.get(&(w, *variant)) else { continue };
+            let y = y0 + i as f64 * bar;
+            let mid = y + (bar - 2.0) / 2.0;
+            let end = x(median);
+            let (from, to, cap) = (x(slowest), x(fastest), bar / 2.0);
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>\
+                 <path d=\"M{from:.1} {:.1}v{cap}M{from:.1} {mid}H{to:.1}M{to:.1} {:.1}v{cap}\" stroke=\"#212529\" fill=\"none\"/>\
+                 <text x=\"{}\" y=\"{}\">{median:.2}x</text>",
+                parity.min(end),
+                (end - parity).abs().max(1.0),
+                bar - 2.0,
+                mid - cap / 2.0,
+                mid - cap / 2.0,
+                left + plot + 8.0,
+                y + bar - 3.0
+            );
+        }
+    }
+    let _ = writeln!(svg, "</svg>");
     svg
 }
