@@ -408,43 +408,49 @@ mod tests {
     fn client_reads_responses_however_they_arrive() {
         let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         // A client that loses a buffered response would wait for it forever.
-        let bounded = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            let listener = PlainTokio.listen();
-            let addr = PlainTokio::listener_addr(&listener);
-            let server = async move {
-                let mut stream = PlainTokio::accept(&listener).await.unwrap();
-                let mut buf = [0u8; 1024];
-                let one = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
-                // Both requests first, then both answers at once.
-                let mut got = 0;
-                while got < 2 * b"GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".len() {
-                    let n = PlainTokio::read(&mut stream, &mut buf).await.unwrap();
-                    assert!(n > 0, "client closed early");
-                    got += n;
-                }
-                PlainTokio::write_all(&mut stream, &[&one[..], &one[..]].concat()).await.unwrap();
-                // The third: head and body in two writes.
-                assert!(PlainTokio::read(&mut stream, &mut buf).await.unwrap() > 0);
-                PlainTokio::write_all(&mut stream, b"HTTP/1.1 201 Created\r\ncontent-le").await.unwrap();
-                PlainTokio::write_all(&mut stream, b"ngth: 3\r\n\r\nabc").await.unwrap();
-                // The fourth: cut short.
-                assert!(PlainTokio::read(&mut stream, &mut buf).await.unwrap() > 0);
-                PlainTokio::write_all(&mut stream, b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc").await.unwrap();
-            };
-            let client = async move {
-                let mut client = Client::<PlainTokio>::new(PlainTokio.connect(addr).await.unwrap(), "/x");
-                // Two requests out before either response is read.
-                PlainTokio::write_all(&mut client.stream, &client.request.clone()).await.unwrap();
-                assert_eq!(client.get().await.unwrap(), Head { status: 200, content_length: 5 });
-                // The second answer: no request goes out for it.
-                let request = std::mem::take(&mut client.request);
-                assert_eq!(client.get().await.unwrap(), Head { status: 200, content_length: 5 });
-                client.request = request;
-                assert_eq!(client.get().await.unwrap(), Head { status: 201, content_length: 3 });
-                assert_eq!(client.get().await.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
-            };
-            futures::join!(server, client);
-        });
+        // Made inside the runtime: Tokio's timeout reads its timer when it is created.
+        let bounded = async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                let listener = PlainTokio.listen();
+                let addr = PlainTokio::listener_addr(&listener);
+                let server = async move {
+                    let mut stream = PlainTokio::accept(&listener).await.unwrap();
+                    let mut buf = [0u8; 1024];
+                    let one = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+                    // Both requests first, then both answers at once.
+                    let mut got = 0;
+                    while got < 2 * b"GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".len() {
+                        let n = PlainTokio::read(&mut stream, &mut buf).await.unwrap();
+                        assert!(n > 0, "client closed early");
+                        got += n;
+                    }
+                    PlainTokio::write_all(&mut stream, &[&one[..], &one[..]].concat()).await.unwrap();
+                    // The third: head and body in two writes.
+                    assert!(PlainTokio::read(&mut stream, &mut buf).await.unwrap() > 0);
+                    PlainTokio::write_all(&mut stream, b"HTTP/1.1 201 Created\r\ncontent-le").await.unwrap();
+                    PlainTokio::write_all(&mut stream, b"ngth: 3\r\n\r\nabc").await.unwrap();
+                    // The fourth: cut short.
+                    assert!(PlainTokio::read(&mut stream, &mut buf).await.unwrap() > 0);
+                    PlainTokio::write_all(&mut stream, b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc")
+                        .await
+                        .unwrap();
+                };
+                let client = async move {
+                    let mut client = Client::<PlainTokio>::new(PlainTokio.connect(addr).await.unwrap(), "/x");
+                    // Two requests out before either response is read.
+                    PlainTokio::write_all(&mut client.stream, &client.request.clone()).await.unwrap();
+                    assert_eq!(client.get().await.unwrap(), Head { status: 200, content_length: 5 });
+                    // The second answer: no request goes out for it.
+                    let request = std::mem::take(&mut client.request);
+                    assert_eq!(client.get().await.unwrap(), Head { status: 200, content_length: 5 });
+                    client.request = request;
+                    assert_eq!(client.get().await.unwrap(), Head { status: 201, content_length: 3 });
+                    assert_eq!(client.get().await.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+                };
+                futures::join!(server, client);
+            })
+            .await
+        };
         tokio.block_on(bounded).expect("the client test took over 10 s");
     }
 }
