@@ -33,9 +33,12 @@ pub(crate) fn pidfd_enabled() -> bool {
 #[cfg(target_os = "linux")]
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // `syscall` reads its variadic arguments as `long`s: pass them so, not as `int`s whose upper
+    // bits would be unspecified.
+    let (pid, no_flags): (libc::c_long, libc::c_long) = (pid.into(), 0);
     // SAFETY: pidfd_open takes a pid and flags by value and returns a new descriptor or -1; it
     // touches no memory of ours.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, no_flags) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -132,7 +132,8 @@ fn kind(
     // Leaked: the handler may read it at any time for the rest of the process's life.
     let listeners: &'static Kind = Box::leak(Box::new(Kind { in_flight: AtomicUsize::new(0), first: Chunk::new() }));
     // SAFETY: the action is async-signal-safe (`deliver`: atomics and `send`, no allocation, no
-    // lock, no panic), and `check` refused the numbers signal-hook-registry panics on.
+    // lock, no panic; signal-hook-registry saves and restores errno around it), and `check`
+    // refused the numbers signal-hook-registry panics on.
     let installed = unsafe { signal_hook_registry::register(signum, move || deliver(listeners)) };
     let tried = installed.map(|_| listeners).map_err(|e| {
         // sigaction's EINVAL: a number the C library keeps for itself (glibc's first real-time ones).
