@@ -4,25 +4,13 @@
 
 #[macro_use]
 mod common;
+mod signal_common;
 
 use std::io;
 
 use futures::prelude::*;
 use runtime::signal::unix::{SignalKind, signal};
-
-/// One test at a time in this process: a delivery reaches every listener of every test. An
-/// async lock (Tokio's works on any runtime), since it is held across the test's awaits.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Sends `signum` to this thread: unlike `kill` to the process, whose delivery another thread
-/// may take later, it is handled before `pthread_kill` returns, so the test knows every
-/// delivery happened before it polls.
-fn raise(signum: i32) {
-    // SAFETY: plain system calls on this thread with integer arguments; the tests install the
-    // handler (by making a `Signal`) before raising, so the default action never runs.
-    let sent = unsafe { libc::pthread_kill(libc::pthread_self(), signum) };
-    assert_eq!(sent, 0, "pthread_kill: {}", io::Error::from_raw_os_error(sent));
-}
+use signal_common::{SERIAL, raise};
 
 on_every_backend! {
     async fn deliveries_coalesce_while_not_polled() -> io::Result<()> {

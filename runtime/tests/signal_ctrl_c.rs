@@ -4,19 +4,11 @@
 
 #[macro_use]
 mod common;
+mod signal_common;
 
 use std::io;
 
-/// One test at a time in this process: a delivery reaches every listener of every test. An
-/// async lock (Tokio's works on any runtime), since it is held across the test's awaits.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn kill_self(signum: i32) {
-    // SAFETY: plain system calls with integer arguments; the test polls `ctrl_c()` (which
-    // installs the handler) before sending, so SIGINT's default action never runs.
-    let sent = unsafe { libc::kill(libc::getpid(), signum) };
-    assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
-}
+use signal_common::{SERIAL, kill_self};
 
 on_every_backend! {
     async fn ctrl_c_resolves_on_sigint() -> io::Result<()> {

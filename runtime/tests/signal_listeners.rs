@@ -5,23 +5,13 @@
 
 #[macro_use]
 mod common;
+mod signal_common;
 
 use std::io;
 
 use futures::prelude::*;
 use runtime::signal::unix::{SignalKind, signal};
-
-/// One test at a time in this process: a delivery reaches every listener of every test. An
-/// async lock (Tokio's works on any runtime), since it is held across the test's awaits.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Sends `signum` to this process, as `kill` from another program would.
-fn kill_self(signum: i32) {
-    // SAFETY: plain system calls with integer arguments; every test installs the handler (by
-    // making a `Signal`) before sending, so the default action (ending the process) never runs.
-    let sent = unsafe { libc::kill(libc::getpid(), signum) };
-    assert_eq!(sent, 0, "kill: {}", io::Error::last_os_error());
-}
+use signal_common::{SERIAL, kill_self};
 
 on_every_backend! {
     async fn two_listeners_both_see_a_delivery() -> io::Result<()> {
