@@ -7,13 +7,22 @@
 //! a signal, in every instance, sees each delivery; deliveries it has not yet been polled for
 //! coalesce into one.
 //!
-//! ```
+//! ```no_run
+//! use futures::future::{self, Either};
+//!
 //! #[runtime::main]
 //! async fn main() -> std::io::Result<()> {
-//!     let interrupted = runtime::spawn(runtime::signal::ctrl_c());
-//!     // ... serve until then ...
-//!     # drop(interrupted);
-//!     Ok(())
+//!     let serve = Box::pin(async {
+//!         // ... accept and serve connections ...
+//!         # future::pending::<std::io::Result<()>>().await
+//!     });
+//!     match future::select(serve, Box::pin(runtime::signal::ctrl_c())).await {
+//!         Either::Left((served, _)) => served,
+//!         Either::Right((interrupted, _)) => {
+//!             println!("ctrl-c: stopping");
+//!             interrupted
+//!         }
+//!     }
 //! }
 //! ```
 
