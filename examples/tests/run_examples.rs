@@ -439,3 +439,72 @@ fn side_by_side_table() {
     assert!(out.iter().any(|l| l.starts_with("native/tokio throughput: ") && l.ends_with('x')), "{out:?}");
     assert!(out.iter().any(|l| l.contains("#[runtime::main(runtime_tokio::Tokio)]")), "{out:?}");
 }
+
+/// `pipeline` streams 200 000 lines (several MiB) through `tr` while reading them back: far more
+/// than a pipe holds, so it finishes only if writing and reading overlap.
+#[cfg(unix)]
+#[test]
+fn pipeline_streams_through_a_child() {
+    let (status, out) = run_to_end("pipeline", &["--lines", "200000"]);
+    assert!(status.success(), "{out:?}");
+    assert_eq!(
+        out,
+        ["sent 200000 lines, received 200000 lines", "last line: LINE 200000 OF 200000", "child: exit status: 0"]
+    );
+}
+
+/// Sends SIGINT to a running example, as ctrl-c in its terminal would (through the shell's
+/// `kill`, so that this test needs no libc).
+#[cfg(unix)]
+fn interrupt(running: &Running) {
+    let kill = format!("kill -INT {}", running.child.id());
+    let status = Command::new("sh").args(["-c", &kill]).status().expect("run sh");
+    assert!(status.success(), "{kill}: {status}");
+}
+
+/// On ctrl-c `graceful` stops accepting at once, lets the connection in flight finish, and
+/// exits 0.
+#[cfg(unix)]
+#[test]
+fn graceful_finishes_connections_in_flight_on_ctrl_c() {
+    let server = Running::start("graceful", &["127.0.0.1:0", "--grace-ms", "60000"]);
+    let addr = server.bound_addr();
+    let mut client = connect(addr);
+    client.write_all(b"in flight, ").unwrap();
+    let line = server.next_line();
+    assert!(line.starts_with("connection from "), "{line}");
+    interrupt(&server);
+    let line = server.next_line();
+    assert!(line.starts_with("ctrl-c: stopped accepting") && line.ends_with("for 1 connection(s)"), "{line}");
+    let refused = TcpStream::connect(addr).expect_err("the server stopped accepting");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    client.write_all(b"then done").unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = String::new();
+    client.read_to_string(&mut back).unwrap();
+    assert_eq!(back, "IN FLIGHT, THEN DONE");
+    let (status, rest) = server.finish();
+    assert!(status.success(), "{status}: {rest:?}");
+    assert!(rest.iter().any(|l| l.ends_with(": served 20 bytes")), "{rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("all connections finished; exiting"), "{rest:?}");
+}
+
+/// A connection that does not finish holds `graceful` only until its deadline; it still exits 0.
+#[cfg(unix)]
+#[test]
+fn graceful_exits_at_its_deadline() {
+    let server = Running::start("graceful", &["127.0.0.1:0", "--grace-ms", "200"]);
+    let addr = server.bound_addr();
+    // Connected, and never closing its side while the server waits.
+    let _client = connect(addr);
+    let line = server.next_line();
+    assert!(line.starts_with("connection from "), "{line}");
+    interrupt(&server);
+    let (status, rest) = server.finish();
+    assert!(status.success(), "{status}: {rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("deadline passed with connections still open; exiting"),
+        "{rest:?}"
+    );
+}

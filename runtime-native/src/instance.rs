@@ -253,6 +253,11 @@ impl Instance for NativeInstance {
         Ok(runtime_raw::time::AnyTimer::new(Timer::checked(&self.shared.timers, deadline)))
     }
 
+    #[cfg(unix)]
+    fn watch_fd(&self, fd: std::os::fd::OwnedFd) -> io::Result<Box<dyn runtime_raw::fd::Watched>> {
+        Ok(Box::new(crate::fd::Watched::new(&self.shared.reactor, fd)?))
+    }
+
     fn now(&self) -> Instant {
         self.shared.timers.now()
     }

@@ -30,6 +30,8 @@
 mod blocking;
 mod coop;
 mod executor;
+#[cfg(unix)]
+mod fd;
 mod instance;
 mod net;
 mod park;

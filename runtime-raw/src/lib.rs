@@ -53,6 +53,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+#[cfg(unix)]
+pub mod fd;
 pub mod fs;
 #[cfg(all(test, runtime_loom))]
 mod loom_models;
@@ -192,6 +194,18 @@ pub trait Instance: Send + Sync + 'static {
     /// with them even when the returned future is dropped, and must not make `enter` wait for it.
     fn file_op(&self, op: fs::Op) -> Result<BoxFuture<'static, io::Result<fs::Done>>, fs::Op> {
         Err(op)
+    }
+
+    /// Registers `fd` with the instance's reactor for readability and writability, taking it
+    /// over (see [`fd`]): the facade's child-process pipes, pidfds and signal sockets. The
+    /// caller has set `O_NONBLOCK` where it reads or writes the descriptor. The default refuses.
+    ///
+    /// # Errors
+    /// The backend could not register it (or, by default, watches no descriptors: `Unsupported`).
+    #[cfg(unix)]
+    fn watch_fd(&self, fd: std::os::fd::OwnedFd) -> io::Result<Box<dyn fd::Watched>> {
+        drop(fd);
+        Err(io::Error::new(io::ErrorKind::Unsupported, fd::UNSUPPORTED))
     }
 
     /// The instance's clock.

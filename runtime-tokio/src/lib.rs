@@ -27,6 +27,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(unix)]
+mod fd;
 mod net;
 mod timer;
 
@@ -523,6 +525,12 @@ impl Instance for TokioInstance {
         }
         // Tokio's `Sleep` is large and must not move once polled: boxed.
         Ok(runtime_raw::time::AnyTimer::boxed(timer::TokioTimer::new(deadline)))
+    }
+
+    #[cfg(unix)]
+    fn watch_fd(&self, fd: std::os::fd::OwnedFd) -> io::Result<Box<dyn runtime_raw::fd::Watched>> {
+        let _entered = self.handle().enter();
+        Ok(Box::new(fd::Watched::new(fd)?))
     }
 
     fn now(&self) -> Instant {

@@ -74,3 +74,16 @@ macro_rules! __default_backend {
         )
     };
 }
+
+/// Waits for child processes through SIGCHLD from now on, as where pidfds are not available:
+/// for the tests of that path.
+#[cfg(unix)]
+pub fn process_force_sigchld() {
+    crate::process::force_sigchld();
+}
+
+/// Whether child processes are waited for through pidfds (Linux 5.3+, not forced off).
+#[cfg(unix)]
+pub fn process_uses_pidfd() -> bool {
+    crate::process::pidfd_enabled()
+}

@@ -39,6 +39,10 @@
 //! Spawning costs one allocation: the backend's task (on Tokio, Tokio's own task holding the
 //! future, as with `tokio::spawn`); see [`raw`] for the layout.
 //!
+//! Child processes ([`process`], Unix) and signals ([`signal`]) are written once here, on a
+//! backend's readiness for plain descriptors ([`raw::Instance::watch_fd`]): a child's pipes and
+//! pidfd, and the socket a signal handler writes to, wake tasks like any socket does.
+//!
 //! # Testing
 //!
 //! **One test, every backend.** A list of backends gives one `#[test]` per backend, in a module
@@ -91,12 +95,18 @@
 //!     later.await;
 //! }
 //! ```
-#![forbid(unsafe_code)]
+// `unsafe` only in `process` and `signal`, for the system calls std lacks (pidfd_open, poll,
+// fcntl) and the signal handler; each of those modules allows it where it needs it.
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 pub mod fs;
 pub mod net;
 pub mod prelude;
+#[cfg(unix)]
+pub mod process;
+pub mod signal;
 pub mod task;
 pub mod time;
 
