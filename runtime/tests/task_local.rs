@@ -28,6 +28,8 @@ fn spawn_local_outside_any_runtime_panics_saying_where_it_may_be_called() {
 }
 
 on_every_backend! {
+    // A borrow held across an await makes a future that is not `Send`: the point here.
+    #[allow(clippy::await_holding_refcell_ref)]
     async fn local_tasks_run_on_the_entering_thread() {
         let entry = thread::current().id();
         let shared = Rc::new(RefCell::new(Vec::new()));
@@ -37,7 +39,6 @@ on_every_backend! {
             handles.push(spawn_local(async move {
                 // A borrow held across an await: not `Send`, which is the point here.
                 let own = RefCell::new(None);
-                #[allow(clippy::await_holding_refcell_ref)]
                 let mut slot = own.borrow_mut();
                 runtime::task::yield_now().await;
                 *slot = Some(i);

@@ -151,14 +151,6 @@ pub(crate) fn claim(payload: Panic) -> Panic {
     }
 }
 
-/// The payload of a panic that nobody resumes (a cancel that found it): stays unclaimed.
-pub(crate) fn unclaimed(payload: Panic) -> Panic {
-    match payload.downcast::<TaskPanic>() {
-        Ok(task_panic) => task_panic.payload,
-        Err(payload) => payload,
-    }
-}
-
 pin_project_lite::pin_project! {
     /// A task of a recording test: its recorder in scope while it runs, its panic recorded.
     pub(crate) struct Recorded<F> {

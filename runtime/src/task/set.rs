@@ -1,28 +1,34 @@
 //! `TaskSet`: tasks joined in the order they finish, cancelled together.
 //!
-//! Each task of a set is its future followed by a [`Notice`]: when the task's future is
-//! dropped (it finished, panicked, or was cancelled or shut down), the notice queues the task's
-//! slot in the set's completions and wakes the set's waker. `join_next` takes the first slot
-//! queued and awaits that task's join handle, which completes right after its future is gone.
-//! Per task that is one `Arc` clone and one short lock at completion, beside the join handle a
-//! plain spawn keeps.
+//! Each task of a set is its future wrapped in a [`Member`], which catches the future's output
+//! or panic, drops the future, and queues `(slot, outcome)` in the set's completions, waking
+//! the joiner if it waits. `join_next` pops the queue: the output travels with the completion,
+//! so joining never waits on a join handle. The set keeps each task's raw join handle only to
+//! cancel it. A member dropped before it had an outcome (by shutdown, or by a cancel) queues
+//! that fact instead. Per task that is one `Arc` clone and one short lock at completion, beside
+//! the handle a plain spawn keeps.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::{JoinHandle, panics};
+use super::panics;
 use crate::raw;
 use crate::raw::task::Outcome;
+
+/// Message of the panic when a task of a set was dropped before it finished, and the set did
+/// not cancel it: its runtime shut down.
+const MEMBER_DROPPED: &str = raw::task::DROPPED_BY_SHUTDOWN;
 
 /// A set of spawned tasks with the same output: joined in the order they finish, cancelled
 /// together, and cancelled when the set is dropped.
 ///
 /// A task's panic resumes in [`join_next`](TaskSet::join_next), which then belongs to the
-/// caller, as with a [`JoinHandle`].
+/// caller, as with a [`JoinHandle`](super::JoinHandle).
 ///
 /// # Examples
 /// ```
@@ -42,66 +48,104 @@ use crate::raw::task::Outcome;
 /// }
 /// ```
 pub struct TaskSet<T> {
-    /// The tasks' join handles by slot; `None` for a free slot.
-    slots: Vec<Option<JoinHandle<T>>>,
+    /// The tasks' raw join handles by slot, to cancel them; `None` for a free slot.
+    slots: Vec<Option<raw::task::JoinHandle<()>>>,
     free: Vec<usize>,
     len: usize,
     /// Made by the first spawn (so that `new` works anywhere and allocates nothing), replaced
-    /// by `cancel_all` (so that notices of tasks it let go cannot name the slots of new ones).
-    completions: Option<Arc<Completions>>,
-    /// A slot taken from the completions whose join handle has not reported yet.
-    next: Option<usize>,
+    /// by `cancel_all` (so that completions of tasks it let go cannot name the slots of new
+    /// ones).
+    completions: Option<Arc<Completions<T>>>,
+    /// Outcomes taken from the completions in one go, to join without a lock each.
+    ready: VecDeque<(usize, Outcome<T>)>,
 }
 
-/// The slots of the tasks whose futures are gone, in that order, and the joiner's waker.
-struct Completions {
-    state: Mutex<CompletionState>,
+/// The outcomes of the tasks that completed, in that order, and the joiner's waker.
+struct Completions<T> {
+    state: Mutex<CompletionState<T>>,
 }
 
-struct CompletionState {
-    done: VecDeque<usize>,
+struct CompletionState<T> {
+    done: VecDeque<(usize, Outcome<T>)>,
     waker: Option<Waker>,
 }
 
-impl Completions {
-    fn lock(&self) -> MutexGuard<'_, CompletionState> {
+impl<T> Completions<T> {
+    fn lock(&self) -> MutexGuard<'_, CompletionState<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-/// Queues its slot when dropped, with the task's future (which comes first in [`Member`]).
-struct Notice {
-    completions: Arc<Completions>,
-    slot: usize,
-}
-
-impl Drop for Notice {
-    fn drop(&mut self) {
+    /// Queues a task's outcome and wakes the joiner.
+    fn push(&self, slot: usize, outcome: Outcome<T>) {
         let waker = {
-            let mut state = self.completions.lock();
-            state.done.push_back(self.slot);
+            let mut state = self.lock();
+            state.done.push_back((slot, outcome));
             state.waker.take()
         };
         if let Some(waker) = waker {
-            waker.wake();
+            // The joiner's waker may be anyone's, and may panic: not on this task's thread.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        }
+    }
+}
+
+/// Where a member reports: its set's completions and its slot there.
+struct Notice<T> {
+    completions: Arc<Completions<T>>,
+    slot: usize,
+    /// The outcome was queued.
+    sent: bool,
+}
+
+impl<T> Notice<T> {
+    fn send(&mut self, outcome: Outcome<T>) {
+        self.sent = true;
+        self.completions.push(self.slot, outcome);
+    }
+}
+
+impl<T> Drop for Notice<T> {
+    fn drop(&mut self) {
+        if !self.sent {
+            // Dropped unfinished: cancelled by the set (which no longer reads these
+            // completions) or by the runtime's shutdown.
+            self.completions.push(self.slot, Outcome::Shutdown);
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A task of a set: the fields drop in order, the future before the notice.
-    struct Member<F> {
+    /// A task of a set: the future until it has an outcome, then its notice alone. The fields
+    /// drop in order: a future dropped unfinished is gone before its notice reports it.
+    struct Member<F: Future> {
         #[pin]
-        future: F,
-        notice: Notice,
+        future: Option<F>,
+        notice: Notice<F::Output>,
     }
 }
 
 impl<F: Future> Future for Member<F> {
-    type Output = F::Output;
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().future.poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(value)) => Outcome::Value(value),
+            Err(payload) => Outcome::Panicked(payload),
+        };
+        // The future is dropped before its outcome can be joined, as with a join handle; a
+        // panic of its destructor is the task's panic.
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
+            drop(outcome);
+            this.notice.send(Outcome::Panicked(payload));
+            return Poll::Ready(());
+        }
+        this.notice.send(outcome);
+        Poll::Ready(())
     }
 }
 
@@ -114,7 +158,7 @@ impl<T> TaskSet<T> {
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> TaskSet<T> {
-        TaskSet { slots: Vec::new(), free: Vec::new(), len: 0, completions: None, next: None }
+        TaskSet { slots: Vec::new(), free: Vec::new(), len: 0, completions: None, ready: VecDeque::new() }
     }
 
     /// How many tasks are in the set: running, or finished and not yet joined.
@@ -164,7 +208,7 @@ impl<T> TaskSet<T> {
         T: Send + 'static,
     {
         let recorder = panics::in_scope();
-        let handle = crate::with_instance("runtime::task::TaskSet::spawn", |instance| {
+        crate::with_instance("runtime::task::TaskSet::spawn", |instance| {
             let completions = self
                 .completions
                 .get_or_insert_with(|| {
@@ -175,14 +219,20 @@ impl<T> TaskSet<T> {
                 self.slots.push(None);
                 self.slots.len() - 1
             });
-            let member = Member { future, notice: Notice { completions, slot } };
-            // A stopped instance drops the future, whose notice queues the slot; joining it
-            // then reports the shutdown, as awaiting a refused spawn's handle does.
-            let handle = super::spawn_on(&**instance, member, recorder).unwrap_or_else(|_| JoinHandle::shut_down());
-            (slot, handle)
+            let notice = Notice { completions, slot, sent: false };
+            // A panic goes through the recorder (inside the member) before the member catches
+            // it: unjoined, it stays unclaimed and fails the test, as a detached task's does.
+            let spawned = match recorder {
+                None => raw::task::spawn_on(&**instance, Member { future: Some(future), notice }),
+                Some(recorder) => raw::task::spawn_on(
+                    &**instance,
+                    Member { future: Some(panics::Recorded::new(future, recorder)), notice },
+                ),
+            };
+            // A stopped instance dropped the member, whose notice queued a shutdown: joining
+            // it reports that, as awaiting a refused spawn's handle does.
+            self.slots[slot] = Some(spawned.unwrap_or_else(|_| raw::task::JoinHandle::shut_down()));
         });
-        let (slot, handle) = handle;
-        self.slots[slot] = Some(handle);
         self.len += 1;
     }
 
@@ -220,44 +270,32 @@ impl<T> TaskSet<T> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
-        let Some(completions) = self.completions.clone() else {
-            unreachable!("a set with tasks has its completions");
-        };
-        loop {
-            let slot = match self.next.take() {
-                Some(slot) => slot,
-                None => {
-                    let mut state = completions.lock();
-                    match state.done.pop_front() {
-                        Some(slot) => slot,
-                        None => {
-                            if !state.waker.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-                                state.waker = Some(cx.waker().clone());
-                            }
-                            return Poll::Pending;
-                        }
-                    }
+        if self.ready.is_empty() {
+            let Some(completions) = &self.completions else {
+                unreachable!("a set with tasks has its completions");
+            };
+            let mut state = completions.lock();
+            if state.done.is_empty() {
+                if !state.waker.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+                    state.waker = Some(cx.waker().clone());
                 }
-            };
-            let Some(handle) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
-                continue;
-            };
-            // Its future is gone; the handle reports once the task has completed, which the
-            // backend does right after (and wakes us).
-            let Poll::Ready(outcome) = handle.poll_outcome(cx) else {
-                self.next = Some(slot);
                 return Poll::Pending;
-            };
-            self.slots[slot] = None;
-            self.free.push(slot);
-            self.len -= 1;
-            return Poll::Ready(Some(match outcome {
-                Outcome::Value(value) => value,
-                Outcome::Panicked(payload) => std::panic::resume_unwind(panics::claim(payload)),
-                Outcome::Shutdown => panic!("{}", raw::task::DROPPED_BY_SHUTDOWN),
-                Outcome::Cancelled => unreachable!("only the set cancels its tasks, and it lets go of them then"),
-            }));
+            }
+            // Everything queued so far, in order; the queue keeps this buffer's capacity.
+            std::mem::swap(&mut state.done, &mut self.ready);
         }
+        let Some((slot, outcome)) = self.ready.pop_front() else {
+            unreachable!("taken from a non-empty queue");
+        };
+        // The task has finished: dropping its handle only lets go of the block.
+        self.slots[slot] = None;
+        self.free.push(slot);
+        self.len -= 1;
+        Poll::Ready(Some(match outcome {
+            Outcome::Value(value) => value,
+            Outcome::Panicked(payload) => panic::resume_unwind(panics::claim(payload)),
+            Outcome::Shutdown | Outcome::Cancelled => panic!("{MEMBER_DROPPED}"),
+        }))
     }
 
     /// Cancels every task of the set: the returned future resolves once each task's future has
@@ -284,20 +322,18 @@ impl<T> TaskSet<T> {
     /// The cancels are requested when this is called; dropping the future only stops waiting
     /// for them to take effect.
     pub fn cancel_all(&mut self) -> impl Future<Output = ()> + use<T> {
-        let handles: Vec<JoinHandle<T>> = self.slots.drain(..).flatten().collect();
+        let handles: Vec<raw::task::JoinHandle<()>> = self.slots.drain(..).flatten().collect();
         self.free.clear();
         self.len = 0;
-        self.next = None;
+        // Outputs not joined, and panics, go with it: a panic there stays unclaimed.
         self.completions = None;
+        self.ready.clear();
         for handle in &handles {
-            handle.request_cancel();
+            handle.cancel();
         }
         async move {
             for mut handle in handles {
-                let outcome = futures::future::poll_fn(|cx| handle.poll_outcome(cx)).await;
-                if let Outcome::Panicked(payload) = outcome {
-                    drop(panics::unclaimed(payload));
-                }
+                futures::future::poll_fn(|cx| handle.poll_outcome(cx)).await;
             }
         }
     }
@@ -312,7 +348,7 @@ impl<T> Default for TaskSet<T> {
 impl<T> Drop for TaskSet<T> {
     fn drop(&mut self) {
         for handle in self.slots.iter().flatten() {
-            handle.request_cancel();
+            handle.cancel();
         }
     }
 }
