@@ -123,7 +123,7 @@ pub fn enter<R: Runtime, F: Future>(rt: R, future: F) -> F::Output {
 /// use std::time::Duration;
 /// use runtime_raw::EnterOptions;
 ///
-/// let options = EnterOptions::default().shutdown_timeout(Duration::from_secs(1));
+/// let options = EnterOptions::default().shutdown_timeout(Duration::from_millis(20));
 /// let answer = runtime_raw::enter_with(Inline, options, async {
 ///     let local = runtime_raw::local::spawn_local(async { std::rc::Rc::new(42) }).expect("in the entry future");
 ///     let _detached = local;

@@ -225,12 +225,12 @@ impl<T> JoinHandle<T> {
     /// }
     /// ```
     ///
+    /// The returned future is `Send` when `T` is (the handle of a local task with an output
+    /// that is not `Send` can still be cancelled, on the thread that holds it).
+    ///
     /// # Panics
     /// If the task panicked, with its original payload.
-    pub fn cancel(self) -> impl Future<Output = Option<T>> + Send
-    where
-        T: Send,
-    {
+    pub fn cancel(self) -> impl Future<Output = Option<T>> {
         let mut this = self;
         this.request_cancel();
         futures::future::poll_fn(move |cx| {
