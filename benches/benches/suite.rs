@@ -62,6 +62,8 @@ impl Variant {
 enum Workload {
     NotifySelf,
     SpawnMany(usize),
+    /// `n` tasks in a `TaskSet` (JoinSet for plain Tokio), against `SpawnMany(n)`.
+    TaskSet(usize),
     PollReactor,
     YieldMany,
     PingPong,
@@ -81,6 +83,7 @@ impl Workload {
             Workload::NotifySelf => "notify_self".into(),
             Workload::SpawnMany(25_000) => "spawn_many".into(),
             Workload::SpawnMany(n) => format!("spawn_many_{}k", n / 1000),
+            Workload::TaskSet(n) => format!("task_set_{}k", n / 1000),
             Workload::PollReactor => "poll_reactor".into(),
             Workload::YieldMany => "yield_many".into(),
             Workload::PingPong => "ping_pong".into(),
@@ -99,7 +102,7 @@ impl Workload {
     fn unit(self) -> &'static str {
         match self {
             Workload::NotifySelf => "ns/wake",
-            Workload::SpawnMany(_) => "ns/task",
+            Workload::SpawnMany(_) | Workload::TaskSet(_) => "ns/task",
             Workload::PollReactor | Workload::TcpEcho(_) | Workload::TcpEchoVectored => "ns/round trip",
             Workload::YieldMany => "ns/yield",
             Workload::PingPong => "ns/round trip",
@@ -127,6 +130,7 @@ async fn run<E: HttpExec>(exec: E, workload: Workload) -> Sample {
     match workload {
         Workload::NotifySelf => measured(runtime_benches::notify_self(exec, 300, 300).await),
         Workload::SpawnMany(n) => measured(runtime_benches::spawn_many(exec, n).await),
+        Workload::TaskSet(n) => measured(runtime_benches::task_set(exec, n).await),
         Workload::PollReactor => measured(runtime_benches::poll_reactor(exec, 300, 300).await),
         Workload::YieldMany => measured(runtime_benches::yield_many(exec, 200, 1_000).await),
         Workload::PingPong => measured(runtime_benches::ping_pong(exec, 1_000).await),
@@ -249,6 +253,10 @@ fn main() {
     let mut workloads = vec![
         Workload::NotifySelf,
         Workload::SpawnMany(25_000),
+        // The bar for task sets: 10,000 tasks in a set cost no more per task than
+        // 10,000 spawns with their handles kept.
+        Workload::SpawnMany(10_000),
+        Workload::TaskSet(10_000),
         Workload::PollReactor,
         Workload::YieldMany,
         Workload::PingPong,
@@ -263,7 +271,6 @@ fn main() {
     ];
     if full {
         workloads.extend([
-            Workload::SpawnMany(10_000),
             Workload::SpawnMany(100_000),
             Workload::SpawnMany(1_000_000),
             Workload::TcpEcho(10),

@@ -36,6 +36,16 @@ pub trait Exec: Copy + Send + Sync + 'static {
     fn yield_now(self) -> impl Future<Output = ()> + Send;
     fn sleep(self, dur: Duration) -> impl Future<Output = ()> + Send;
 
+    /// A set of tasks joined in completion order: `TaskSet`, Tokio's `JoinSet`, and for smol
+    /// (which has none) its tasks in a `FuturesUnordered`.
+    type Set<T: Send + 'static>: Send + 'static;
+    fn set_new<T: Send + 'static>(self) -> Self::Set<T>;
+    fn set_spawn<F>(set: &mut Self::Set<F::Output>, future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+    fn set_join_next<T: Send + 'static>(set: &mut Self::Set<T>) -> impl Future<Output = Option<T>> + Send + '_;
+
     fn udp_bind(self) -> Self::Udp;
     fn udp_addr(socket: &Self::Udp) -> SocketAddr;
     fn udp_send_to(socket: &Self::Udp, buf: &[u8], to: SocketAddr) -> impl Future<Output = io::Result<usize>> + Send;
@@ -75,6 +85,24 @@ impl Exec for Facade {
 
     fn yield_now(self) -> impl Future<Output = ()> + Send {
         runtime::task::yield_now()
+    }
+
+    type Set<T: Send + 'static> = runtime::task::TaskSet<T>;
+
+    fn set_new<T: Send + 'static>(self) -> Self::Set<T> {
+        runtime::task::TaskSet::new()
+    }
+
+    fn set_spawn<F>(set: &mut Self::Set<F::Output>, future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        set.spawn(future);
+    }
+
+    fn set_join_next<T: Send + 'static>(set: &mut Self::Set<T>) -> impl Future<Output = Option<T>> + Send + '_ {
+        set.join_next()
     }
 
     async fn sleep(self, dur: Duration) {
@@ -168,6 +196,24 @@ impl Exec for PlainTokio {
 
     fn yield_now(self) -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
+    }
+
+    type Set<T: Send + 'static> = tokio::task::JoinSet<T>;
+
+    fn set_new<T: Send + 'static>(self) -> Self::Set<T> {
+        tokio::task::JoinSet::new()
+    }
+
+    fn set_spawn<F>(set: &mut Self::Set<F::Output>, future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        set.spawn(future);
+    }
+
+    async fn set_join_next<T: Send + 'static>(set: &mut Self::Set<T>) -> Option<T> {
+        set.join_next().await.map(|r| r.expect("task panicked"))
     }
 
     async fn sleep(self, dur: Duration) {
@@ -293,6 +339,24 @@ impl Exec for Smol {
         smol::future::yield_now()
     }
 
+    type Set<T: Send + 'static> = futures::stream::FuturesUnordered<smol::Task<T>>;
+
+    fn set_new<T: Send + 'static>(self) -> Self::Set<T> {
+        futures::stream::FuturesUnordered::new()
+    }
+
+    fn set_spawn<F>(set: &mut Self::Set<F::Output>, future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        set.push(smol_executor().spawn(future));
+    }
+
+    fn set_join_next<T: Send + 'static>(set: &mut Self::Set<T>) -> impl Future<Output = Option<T>> + Send + '_ {
+        futures::StreamExt::next(set)
+    }
+
     async fn sleep(self, dur: Duration) {
         smol::Timer::after(dur).await;
     }
@@ -408,6 +472,23 @@ pub async fn spawn_many<E: Exec>(exec: E, n: usize) -> Measured {
         let handles: Vec<_> = (0..n).map(|i| exec.spawn(async move { i })).collect();
         for handle in handles {
             std::hint::black_box(handle.await);
+        }
+        Measured { elapsed: start.elapsed(), ops: n as u64 }
+    })
+    .await
+}
+
+/// `task_set`: `n` empty tasks spawned into a set from inside a task, then joined in
+/// completion order; compare with `spawn_many` of the same `n` (handles kept in a `Vec`).
+pub async fn task_set<E: Exec>(exec: E, n: usize) -> Measured {
+    exec.spawn(async move {
+        let start = Instant::now();
+        let mut set = exec.set_new();
+        for i in 0..n {
+            E::set_spawn(&mut set, async move { i });
+        }
+        while let Some(i) = E::set_join_next(&mut set).await {
+            std::hint::black_box(i);
         }
         Measured { elapsed: start.elapsed(), ops: n as u64 }
     })

@@ -29,9 +29,23 @@ pub struct Args {
     pub timeout: Option<Timeout>,
     /// The `start_paused` argument's span.
     pub start_paused: Option<Span>,
+    /// `shutdown_timeout = "5s"`: the grace period of the tasks still running at the end.
+    pub shutdown_timeout: Option<Timeout>,
+    /// The `allow_task_panics` argument's span.
+    pub allow_task_panics: Option<Span>,
 }
 
-/// Reads `A, B, name = EXPR, timeout = "5s", start_paused`, collecting every error.
+impl Args {
+    fn option_seen(&self) -> bool {
+        self.timeout.is_some()
+            || self.start_paused.is_some()
+            || self.shutdown_timeout.is_some()
+            || self.allow_task_panics.is_some()
+    }
+}
+
+/// Reads `A, B, name = EXPR, timeout = "5s", start_paused, shutdown_timeout = "1s",
+/// allow_task_panics`, collecting every error.
 pub fn parse(attr: TokenStream) -> syn::Result<Args> {
     let exprs = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(attr)?;
     let mut args = Args::default();
@@ -41,7 +55,7 @@ pub fn parse(attr: TokenStream) -> syn::Result<Args> {
         None => errors = Some(e),
     };
     for expr in exprs {
-        let option_seen = args.timeout.is_some() || args.start_paused.is_some();
+        let option_seen = args.option_seen();
         match classify(expr) {
             Ok(Arg::Timeout(timeout)) => {
                 if args.timeout.is_some() {
@@ -57,11 +71,26 @@ pub fn parse(attr: TokenStream) -> syn::Result<Args> {
                     args.start_paused = Some(span);
                 }
             }
+            Ok(Arg::ShutdownTimeout(timeout)) => {
+                if args.shutdown_timeout.is_some() {
+                    push(syn::Error::new(timeout.span, "`shutdown_timeout` is given twice"));
+                } else {
+                    args.shutdown_timeout = Some(timeout);
+                }
+            }
+            Ok(Arg::AllowTaskPanics(span)) => {
+                if args.allow_task_panics.is_some() {
+                    push(syn::Error::new(span, "`allow_task_panics` is given twice"));
+                } else {
+                    args.allow_task_panics = Some(span);
+                }
+            }
             Ok(Arg::Backend(backend)) => {
                 if option_seen {
                     push(syn::Error::new_spanned(
                         &backend.expr,
-                        "backends come before options: move this backend in front of `timeout`/`start_paused`",
+                        "backends come before options: move this backend in front of `timeout`, `start_paused`, \
+                         `shutdown_timeout` and `allow_task_panics`",
                     ));
                 } else if let Some(dup) =
                     backend.name.as_ref().filter(|name| args.backends.iter().any(|b| b.name.as_ref() == Some(*name)))
@@ -87,6 +116,8 @@ enum Arg {
     Backend(Backend),
     Timeout(Timeout),
     StartPaused(Span),
+    ShutdownTimeout(Timeout),
+    AllowTaskPanics(Span),
 }
 
 fn single_ident(expr: &Expr) -> Option<&Ident> {
@@ -97,13 +128,21 @@ fn single_ident(expr: &Expr) -> Option<&Ident> {
 }
 
 fn classify(expr: Expr) -> syn::Result<Arg> {
-    if let Some(ident) = single_ident(&expr).filter(|ident| *ident == "start_paused") {
-        return Ok(Arg::StartPaused(ident.span()));
+    if let Some(ident) = single_ident(&expr) {
+        if ident == "start_paused" {
+            return Ok(Arg::StartPaused(ident.span()));
+        }
+        if ident == "allow_task_panics" {
+            return Ok(Arg::AllowTaskPanics(ident.span()));
+        }
     }
     if let Expr::Assign(ExprAssign { left, right, .. }) = &expr {
         if let Some(ident) = single_ident(left) {
             if ident == "timeout" {
-                return parse_timeout(&expr, right).map(Arg::Timeout);
+                return parse_timeout("timeout", &expr, right).map(Arg::Timeout);
+            }
+            if ident == "shutdown_timeout" {
+                return parse_timeout("shutdown_timeout", &expr, right).map(Arg::ShutdownTimeout);
             }
             return Ok(Arg::Backend(Backend { name: Some(ident.clone()), named: true, expr: (**right).clone() }));
         }
@@ -119,15 +158,18 @@ fn classify(expr: Expr) -> syn::Result<Arg> {
     Ok(Arg::Backend(Backend { name, named: false, expr }))
 }
 
-fn parse_timeout(whole: &Expr, value: &Expr) -> syn::Result<Timeout> {
+/// `NAME = "5s"`: `timeout` or `shutdown_timeout`, which share the value syntax.
+fn parse_timeout(name: &str, whole: &Expr, value: &Expr) -> syn::Result<Timeout> {
     let Expr::Lit(ExprLit { lit: Lit::Str(label), .. }) = value else {
-        return Err(syn::Error::new_spanned(value, "expected a string such as `timeout = \"5s\"`"));
+        return Err(syn::Error::new_spanned(value, format!("expected a string such as `{name} = \"5s\"`")));
     };
     let millis = parse_duration(&label.value()).ok_or_else(|| {
         syn::Error::new_spanned(
             label,
-            "invalid timeout: write a whole number greater than zero followed by `ms`, `s` or `m`, \
-             such as \"250ms\", \"5s\" or \"2m\"",
+            format!(
+                "invalid {name}: write a whole number greater than zero followed by `ms`, `s` or `m`, \
+                 such as \"250ms\", \"5s\" or \"2m\""
+            ),
         )
     })?;
     Ok(Timeout { millis, label: label.clone(), span: whole.span() })

@@ -100,16 +100,37 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
             if let Some(span) = args.start_paused {
                 errors.push(syn::Error::new(span, "`start_paused` is a test option; a bench takes only backends"));
             }
+            if let Some(timeout) = &args.shutdown_timeout {
+                errors.push(syn::Error::new(
+                    timeout.span,
+                    "`shutdown_timeout` is an option of `main` and `test`; a bench takes only backends",
+                ));
+            }
+            if let Some(span) = args.allow_task_panics {
+                errors.push(syn::Error::new(span, "`allow_task_panics` is a test option; a bench takes only backends"));
+            }
             if !test.is_empty() {
                 errors.push(syn::Error::new_spanned(&test[0], "test attributes do not apply to a bench"));
             }
         }
         if kind == Kind::Main {
             if let Some(timeout) = &args.timeout {
-                errors.push(syn::Error::new(timeout.span, "`timeout` is a test option; `main` takes only a backend"));
+                errors.push(syn::Error::new(
+                    timeout.span,
+                    "`timeout` is a test option; `main` takes a backend and `shutdown_timeout`",
+                ));
             }
             if let Some(span) = args.start_paused {
-                errors.push(syn::Error::new(span, "`start_paused` is a test option; `main` takes only a backend"));
+                errors.push(syn::Error::new(
+                    span,
+                    "`start_paused` is a test option; `main` takes a backend and `shutdown_timeout`",
+                ));
+            }
+            if let Some(span) = args.allow_task_panics {
+                errors.push(syn::Error::new(
+                    span,
+                    "`allow_task_panics` is a test option: `main` never fails because of a task's panic",
+                ));
             }
             if args.backends.len() > 1 || args.backends.iter().any(|b| b.named) {
                 let extra = args.backends.iter().find(|b| b.named).or(args.backends.get(1)).expect("checked");
@@ -152,6 +173,23 @@ fn validate(kind: Kind, function: &ItemFn, args: Option<&Args>) -> syn::Result<T
     }
 }
 
+/// The `::runtime::__private::Options` of a run: the options given, and, for a test without
+/// `allow_task_panics`, the panic rule.
+fn options(kind: Kind, args: &Args) -> TokenStream {
+    let mut options = quote! { ::runtime::__private::Options::new() };
+    if args.start_paused.is_some() {
+        options = quote! { #options.start_paused() };
+    }
+    if let Some(timeout) = &args.shutdown_timeout {
+        let millis = timeout.millis;
+        options = quote! { #options.shutdown_timeout_ms(#millis) };
+    }
+    if kind == Kind::Test && args.allow_task_panics.is_none() {
+        options = quote! { #options.record_task_panics() };
+    }
+    options
+}
+
 fn output_type(function: &ItemFn) -> TokenStream {
     match &function.sig.output {
         ReturnType::Default => quote! { () },
@@ -186,13 +224,9 @@ fn expand(kind: Kind, function: ItemFn, args: Args, attrs: TestAttrs) -> TokenSt
     let name = &sig.ident;
     let output = &sig.output;
     let ty = output_type(&function);
-    let enter = if args.start_paused.is_some() {
-        quote! { enter_paused }
-    } else {
-        quote! { enter }
-    };
+    let options = options(kind, &args);
     let run = quote_spanned! {span=>
-        ::runtime::__private::#enter::<#ty, _, _>(#backend, async #block)
+        ::runtime::__private::run::<#ty, _, _>(#backend, #options, async #block)
     };
     let TestAttrs { test, other } = attrs;
     match kind {
@@ -247,6 +281,7 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
     let body_fn = format_ident!("__runtime_test_body_{}", name);
     let TestAttrs { test, other } = attrs;
     let should_panic = test.iter().any(|a| a.path().is_ident("should_panic"));
+    let options = options(Kind::Test, &args);
     let mut helpers = Vec::new();
     let mut tests = Vec::new();
     for (i, backend) in args.backends.iter().enumerate() {
@@ -261,11 +296,7 @@ fn expand_module(function: ItemFn, args: Args, attrs: TestAttrs) -> TokenStream 
                 #expr
             }
         });
-        let run = if args.start_paused.is_some() {
-            quote! { ::runtime::__private::enter_paused(super::#backend_fn(), super::#body_fn()) }
-        } else {
-            quote! { ::runtime::raw::enter(super::#backend_fn(), super::#body_fn()) }
-        };
+        let run = quote! { ::runtime::__private::run(super::#backend_fn(), #options, super::#body_fn()) };
         let plain = if should_panic {
             quote! {}
         } else {

@@ -4,9 +4,9 @@
 //! Use them through `runtime`, which re-exports them; their documentation is there. Each is
 //! three steps, as separate functions: `args::parse` reads the attribute's arguments,
 //! `entry::validate` checks the function against them, and `entry::expand` writes the
-//! plain function (or module of tests) that calls `::runtime::raw::enter`. Errors point at the
-//! offending tokens and are emitted together with the unchanged item, so that an IDE still
-//! understands the rest of the file.
+//! plain function (or module of tests) that calls `::runtime::__private::run`, and through it
+//! `::runtime::raw::enter_with`. Errors point at the offending tokens and are emitted together
+//! with the unchanged item, so that an IDE still understands the rest of the file.
 #![forbid(unsafe_code)]
 
 mod args;

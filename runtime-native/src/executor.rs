@@ -165,6 +165,11 @@ impl Shared {
         self.tasks.insert(task)
     }
 
+    /// Tasks that have not completed (for the shutdown grace period: takes every shard's lock).
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
     fn idle(&self) -> MutexGuard<'_, Vec<usize>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -578,6 +583,10 @@ impl TaskList {
         };
         // Dropped outside the lock: it may be the last reference.
         drop(removed);
+    }
+
+    fn len(&self) -> usize {
+        (0..TASK_SHARDS).map(|i| self.shard(i)).map(|shard| shard.slots.len() - shard.free.len()).sum()
     }
 
     fn close_and_drain(&self) -> Vec<Task> {

@@ -184,6 +184,10 @@ impl Instance for NativeInstance {
         !self.shared.is_stopped()
     }
 
+    fn live_tasks(&self) -> Option<usize> {
+        Some(self.shared.live_tasks())
+    }
+
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
         let reactor = self.shared.reactor.clone();
         Box::pin(async move { net::connect(&reactor, addr).await.map(|s| Box::new(s) as _) })

@@ -12,7 +12,9 @@
 //!   what the facade needs: spawn, TCP, UDP, name resolution, timers and the clock.
 //! - The I/O object traits of [`net`] and the timer of [`time`], one boxed object per socket
 //!   or timer.
-//! - The task ABI of [`task`]: one heap block per task, and [`enter`].
+//! - The task ABI of [`task`]: one heap block per task, and [`enter`] / [`enter_with`], which
+//!   also run the entering thread's local tasks ([`local`]) and the shutdown grace period, so
+//!   that every backend has them without doing anything.
 //!
 //! # What is allocated, and why
 //!
@@ -47,15 +49,15 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
+mod enter;
 #[cfg(unix)]
 pub mod fd;
 pub mod fs;
+pub mod local;
 #[cfg(all(test, runtime_loom))]
 mod loom_models;
 pub mod net;
@@ -65,6 +67,7 @@ pub mod time;
 #[cfg(feature = "tokio")]
 mod tokio_join;
 
+pub use enter::{EnterOptions, NESTED_ENTER, enter, enter_with};
 pub use futures_task::SpawnError;
 
 /// A boxed, `Send` future borrowing for `'a`: what the object-safe traits return.
@@ -122,6 +125,14 @@ pub trait Instance: Send + Sync + 'static {
 
     /// Whether the instance still runs (it has not begun to shut down).
     fn is_running(&self) -> bool;
+
+    /// How many spawned tasks of the instance have not completed (blocking jobs not counted),
+    /// or `None` (the default) when the backend cannot tell. [`enter_with`]'s grace period
+    /// ends early once this reads 0 and no local task is left; without a count, the tasks get
+    /// the whole grace period.
+    fn live_tasks(&self) -> Option<usize> {
+        None
+    }
 
     /// Opens a TCP connection to one address.
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn net::TcpStream>>>;
@@ -334,81 +345,5 @@ impl Drop for CurrentGuard {
         // Take the instance out before dropping it: its destructor may look at CURRENT.
         let replaced = CURRENT.try_with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
         drop(replaced);
-    }
-}
-
-/// Message of the panic when `enter` is called on a thread that already runs an instance.
-pub const NESTED_ENTER: &str = "`runtime::raw::enter` (or `#[runtime::main]` / `#[runtime::test]`) was called from \
-     inside a running runtime; that would block one of its threads. Await the future instead, or \
-     `runtime::spawn` it";
-
-const BACKEND_RETURNED_EARLY: &str = "the backend's `Runtime::block_on` returned before the future completed";
-
-/// Starts a fresh instance of `rt`, runs `future` to completion on the calling thread, shuts the
-/// instance down and returns the future's output.
-///
-/// This is what `#[runtime::main]` and `#[runtime::test]` expand to. The future may borrow from
-/// the caller and need not be `Send`.
-///
-/// # Examples
-/// ```
-/// # struct Inline;
-/// # impl runtime_raw::Runtime for Inline {
-/// #     fn block_on(&self, entry: std::pin::Pin<&mut (dyn std::future::Future<Output = ()> + '_)>) {
-/// #         futures::executor::block_on(entry)
-/// #     }
-/// # }
-/// let name = String::from("borrowed");
-/// let len = runtime_raw::enter(Inline, async { name.len() });
-/// assert_eq!(len, 8);
-/// ```
-///
-/// # Panics
-/// When called from a thread that is running an instance, and with the future's own panic
-/// (its original payload), after the instance has shut down.
-pub fn enter<R: Runtime, F: Future>(rt: R, future: F) -> F::Output {
-    if with_current(|current| current.is_some()) {
-        panic!("{NESTED_ENTER}");
-    }
-    let mut result: Option<Result<F::Output, task::Panic>> = None;
-    {
-        let mut entry = pin!(CatchUnwind { future, result: &mut result });
-        rt.block_on(entry.as_mut());
-    }
-    match result {
-        Some(Ok(output)) => output,
-        Some(Err(payload)) => panic::resume_unwind(payload),
-        None => panic!("{BACKEND_RETURNED_EARLY}"),
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Polls `future`, storing its output or its panic in `result`.
-    struct CatchUnwind<'a, F: Future> {
-        #[pin]
-        future: F,
-        result: &'a mut Option<Result<F::Output, task::Panic>>,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if this.result.is_some() {
-            return Poll::Ready(());
-        }
-        match panic::catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
-                **this.result = Some(Ok(output));
-                Poll::Ready(())
-            }
-            Err(payload) => {
-                **this.result = Some(Err(payload));
-                Poll::Ready(())
-            }
-        }
     }
 }

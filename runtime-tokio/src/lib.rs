@@ -457,6 +457,12 @@ impl Instance for TokioInstance {
         !self.is_stopped()
     }
 
+    fn live_tasks(&self) -> Option<usize> {
+        // Tokio's own count: tasks spawned typed (the facade's) and our blocks inside Tokio
+        // tasks alike; `spawn_blocking` jobs are not in it.
+        Some(self.handle().metrics().num_alive_tasks())
+    }
+
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
         let owner = self.owner.clone();
         Box::pin(InContext {

@@ -14,10 +14,71 @@ pub fn enter<T, R: Runtime, F: Future<Output = T>>(rt: R, future: F) -> T {
 
 /// `enter` with the clock paused before the body's first poll (`start_paused`).
 pub fn enter_paused<T, R: Runtime, F: Future<Output = T>>(rt: R, future: F) -> T {
-    crate::raw::enter(rt, async move {
-        crate::time::pause();
+    run(rt, Options::new().start_paused(), future)
+}
+
+/// What the attribute's options ask of a run: built by the expansion, one call per option.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    start_paused: bool,
+    shutdown_timeout: Option<Duration>,
+    record_task_panics: bool,
+}
+
+impl Options {
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// `start_paused`: the clock is paused before the body's first poll.
+    pub fn start_paused(mut self) -> Options {
+        self.start_paused = true;
+        self
+    }
+
+    /// `shutdown_timeout = ".."`, in milliseconds as the attribute parsed it.
+    pub fn shutdown_timeout_ms(mut self, millis: u64) -> Options {
+        self.shutdown_timeout = Some(Duration::from_millis(millis));
+        self
+    }
+
+    /// A `#[runtime::test]` without `allow_task_panics`: a task panic that no awaiter took
+    /// fails the test once the runtime has stopped.
+    pub fn record_task_panics(mut self) -> Options {
+        self.record_task_panics = true;
+        self
+    }
+}
+
+/// Message of a test's failure by a task's panic; the payload follows.
+pub const TASK_PANICKED: &str = "a task spawned by this test panicked: ";
+
+/// Runs `future` on `rt` as `options` ask (the output type named, so that `?` inside the
+/// `async` body infers). With [`Options::record_task_panics`], once the instance has stopped
+/// the first task panic that no awaiter took is raised here, as a panic of the test function;
+/// a panic of the body itself resumes first, with its own payload.
+pub fn run<T, R: Runtime, F: Future<Output = T>>(rt: R, options: Options, future: F) -> T {
+    let mut raw_options = crate::raw::EnterOptions::default();
+    if let Some(timeout) = options.shutdown_timeout {
+        raw_options = raw_options.shutdown_timeout(timeout);
+    }
+    let start_paused = options.start_paused;
+    let body = async move {
+        if start_paused {
+            crate::time::pause();
+        }
         future.await
-    })
+    };
+    if !options.record_task_panics {
+        return crate::raw::enter_with(rt, raw_options, body);
+    }
+    let recording = crate::task::panics::Recorder::start();
+    let output =
+        crate::raw::enter_with(rt, raw_options, crate::task::panics::Body::new(body, recording.recorder.clone()));
+    if let Some(message) = recording.recorder.first_unclaimed() {
+        panic!("{TASK_PANICKED}{message}");
+    }
+    output
 }
 
 /// Turns a test body's result into an exit code on the thread that produced it (an error

@@ -95,6 +95,82 @@
 //!     later.await;
 //! }
 //! ```
+//!
+//! **A task's panic fails the test.** A `#[runtime::test]` fails when a task it spawned
+//! panicked and nobody took the panic, even when the body itself passed: detached tasks,
+//! dropped join handles, tasks of a [`task::TaskSet`], local tasks ([`task::spawn_local`]),
+//! `spawn_blocking` jobs, and tasks spawned by those tasks all count. The failure, raised once
+//! the runtime has stopped, names the first such panic: `a task spawned by this test panicked:
+//! <payload>` (a payload that is not a string is written `Box<dyn Any>`); it is a panic of the
+//! test function, so `#[should_panic]` accepts it. A panic that resumed in an awaiter (a
+//! [`task::JoinHandle`] awaited, [`task::JoinHandle::cancel`], [`task::TaskSet::join_next`])
+//! belongs to that awaiter instead: it fails the test only if it escapes the body. If the body
+//! panics, its own panic is the failure. A panic that happens after the runtime stopped (a
+//! `spawn_blocking` job detached at shutdown) is not seen. `allow_task_panics` turns the rule
+//! off; `#[runtime::main]` never applies it.
+//!
+//! ```
+//! use futures::FutureExt;
+//! use std::panic::AssertUnwindSafe;
+//!
+//! # fn main() {}
+//! #[runtime::test(runtime::native::Native, runtime_tokio::Tokio)]
+//! async fn awaited_panics_are_the_awaiters() {
+//!     let handle = runtime::spawn(async { panic!("caught by the body") });
+//!     assert!(AssertUnwindSafe(handle).catch_unwind().await.is_err());
+//! }
+//!
+//! #[runtime::test(runtime::native::Native)]
+//! #[should_panic(expected = "a task spawned by this test panicked: unseen")]
+//! async fn a_detached_panic_fails_the_test() {
+//!     let handle = runtime::spawn(async { panic!("unseen") });
+//!     while !handle.is_finished() {
+//!         runtime::task::yield_now().await;
+//!     }
+//! }
+//!
+//! #[runtime::test(allow_task_panics)]
+//! async fn panics_allowed() {
+//!     runtime::spawn(async { panic!("ignored, as before") });
+//! }
+//! ```
+//!
+//! **Task sets and local tasks.** A [`task::TaskSet`] joins its tasks in the order they
+//! finish and cancels them all when dropped; [`task::spawn_local`] runs a future that is not
+//! `Send` on the test's own thread, beside the body, on every backend:
+//!
+//! ```
+//! use std::cell::Cell;
+//! use std::rc::Rc;
+//! use runtime::task::{TaskSet, spawn_local};
+//!
+//! # fn main() {}
+//! #[runtime::test(runtime::native::Native, runtime_tokio::Tokio, runtime_tokio::TokioCurrentThread)]
+//! async fn sets_and_local_tasks() {
+//!     let mut set = TaskSet::new();
+//!     for i in 1..=3u32 {
+//!         set.spawn(async move { i * 10 });
+//!     }
+//!     let mut total = 0;
+//!     while let Some(n) = set.join_next().await {
+//!         total += n;
+//!     }
+//!     assert_eq!(total, 60);
+//!
+//!     let counter = Rc::new(Cell::new(0));
+//!     let local = spawn_local({
+//!         let counter = counter.clone();
+//!         async move { counter.set(counter.get() + 1) }
+//!     });
+//!     local.await;
+//!     assert_eq!(counter.get(), 1);
+//! }
+//! ```
+//!
+//! **Shutdown grace.** `shutdown_timeout = "5s"` (on `#[runtime::main]` and
+//! `#[runtime::test]`, the same value syntax as `timeout`) gives the tasks still running when
+//! the body completes up to that long, on the real clock, to finish before they are dropped;
+//! [`raw::enter_with`] with [`raw::EnterOptions`] is the same without the attribute.
 // `unsafe` only in `process` and `signal`, for the system calls std lacks (pidfd_open, poll,
 // fcntl) and the signal handler; each of those modules allows it where it needs it.
 #![deny(unsafe_code)]

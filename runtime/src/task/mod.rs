@@ -1,4 +1,4 @@
-//! Tasks: spawning, joining, cancelling, yielding.
+//! Tasks: spawning, joining, cancelling, yielding; local tasks and task sets.
 
 use std::fmt;
 use std::future::Future;
@@ -11,6 +11,15 @@ use futures::task::{FutureObj, Spawn, SpawnError};
 
 use crate::raw;
 use crate::raw::task::Outcome;
+
+mod local;
+pub(crate) mod panics;
+mod set;
+
+pub use local::spawn_local;
+pub use set::TaskSet;
+
+use panics::{Recorded, Recorder};
 
 /// Spawns a task on the running runtime and returns a handle to its output.
 ///
@@ -33,9 +42,27 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    crate::with_instance("runtime::spawn", |instance| JoinHandle {
-        raw: raw::task::spawn_on(&**instance, future).unwrap_or_else(|_| raw::task::JoinHandle::shut_down()),
+    let recorder = panics::in_scope();
+    crate::with_instance("runtime::spawn", |instance| {
+        spawn_on(&**instance, future, recorder).unwrap_or_else(|_| JoinHandle::shut_down())
     })
+}
+
+/// Spawns `future` on `instance`, recorded for `recorder`'s test if there is one.
+pub(crate) fn spawn_on<F>(
+    instance: &dyn raw::Instance,
+    future: F,
+    recorder: Option<Arc<Recorder>>,
+) -> Result<JoinHandle<F::Output>, SpawnError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let raw = match recorder {
+        None => raw::task::spawn_on(instance, future)?,
+        Some(recorder) => raw::task::spawn_on(instance, Recorded::new(future, recorder))?,
+    };
+    Ok(JoinHandle { inner: Inner::Task(raw) })
 }
 
 /// Runs a blocking closure on the runtime's blocking pool, off the async workers.
@@ -63,8 +90,13 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    crate::with_instance("runtime::task::spawn_blocking", |instance| JoinHandle {
-        raw: raw::task::spawn_blocking_on(&**instance, f).unwrap_or_else(|_| raw::task::JoinHandle::shut_down()),
+    let recorder = panics::in_scope();
+    crate::with_instance("runtime::task::spawn_blocking", |instance| {
+        let spawned = match recorder {
+            None => raw::task::spawn_blocking_on(&**instance, f),
+            Some(recorder) => raw::task::spawn_blocking_on(&**instance, panics::recorded_job(f, recorder)),
+        };
+        spawned.map_or_else(|_| JoinHandle::shut_down(), |raw| JoinHandle { inner: Inner::Task(raw) })
     })
 }
 
@@ -142,10 +174,42 @@ const CANCELLED_AWAITED: &str = "a cancelled task's `JoinHandle` was awaited";
 /// # Panics
 /// Awaiting it panics when its task was dropped by its runtime's shutdown before finishing.
 pub struct JoinHandle<T> {
-    raw: raw::task::JoinHandle<T>,
+    inner: Inner<T>,
+}
+
+enum Inner<T> {
+    /// A spawned task (or blocking job).
+    Task(raw::task::JoinHandle<T>),
+    /// A local task ([`spawn_local`]).
+    Local(raw::local::LocalJoin<T>),
 }
 
 impl<T> JoinHandle<T> {
+    /// The handle of a task that a stopped instance refused: awaiting it panics as for a task
+    /// dropped by shutdown.
+    fn shut_down() -> JoinHandle<T>
+    where
+        T: Send + 'static,
+    {
+        JoinHandle { inner: Inner::Task(raw::task::JoinHandle::shut_down()) }
+    }
+
+    /// Waits for the task's outcome, as it is (a panic is neither resumed nor claimed).
+    pub(crate) fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
+        match &mut self.inner {
+            Inner::Task(raw) => raw.poll_outcome(cx),
+            Inner::Local(local) => local.poll_outcome(cx),
+        }
+    }
+
+    /// Asks for the task's future to be dropped, without waiting.
+    pub(crate) fn request_cancel(&self) {
+        match &self.inner {
+            Inner::Task(raw) => raw.cancel(),
+            Inner::Local(local) => local.cancel(),
+        }
+    }
+
     /// Drops the task's future and returns its output if it finished first.
     ///
     /// Resolves to `None` if the task had not finished; the future has then been dropped (its
@@ -161,18 +225,18 @@ impl<T> JoinHandle<T> {
     /// }
     /// ```
     ///
+    /// The returned future is `Send` when `T` is (the handle of a local task with an output
+    /// that is not `Send` can still be cancelled, on the thread that holds it).
+    ///
     /// # Panics
     /// If the task panicked, with its original payload.
-    pub fn cancel(self) -> impl Future<Output = Option<T>> + Send
-    where
-        T: Send,
-    {
-        let mut raw = self.raw;
-        raw.cancel();
+    pub fn cancel(self) -> impl Future<Output = Option<T>> {
+        let mut this = self;
+        this.request_cancel();
         futures::future::poll_fn(move |cx| {
-            raw.poll_outcome(cx).map(|outcome| match outcome {
+            this.poll_outcome(cx).map(|outcome| match outcome {
                 Outcome::Value(value) => Some(value),
-                Outcome::Panicked(payload) => std::panic::resume_unwind(payload),
+                Outcome::Panicked(payload) => std::panic::resume_unwind(panics::claim(payload)),
                 Outcome::Cancelled | Outcome::Shutdown => None,
             })
         })
@@ -200,7 +264,10 @@ impl<T> JoinHandle<T> {
     /// }
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw.is_finished()
+        match &self.inner {
+            Inner::Task(raw) => raw.is_finished(),
+            Inner::Local(local) => local.is_finished(),
+        }
     }
 }
 
@@ -208,9 +275,9 @@ impl<T> Future for JoinHandle<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        self.raw.poll_outcome(cx).map(|outcome| match outcome {
+        self.poll_outcome(cx).map(|outcome| match outcome {
             Outcome::Value(value) => value,
-            Outcome::Panicked(payload) => std::panic::resume_unwind(payload),
+            Outcome::Panicked(payload) => std::panic::resume_unwind(panics::claim(payload)),
             Outcome::Shutdown => panic!("{}", raw::task::DROPPED_BY_SHUTDOWN),
             Outcome::Cancelled => panic!("{CANCELLED_AWAITED}"),
         })
@@ -219,13 +286,19 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> FusedFuture for JoinHandle<T> {
     fn is_terminated(&self) -> bool {
-        self.raw.is_terminated()
+        match &self.inner {
+            Inner::Task(raw) => raw.is_terminated(),
+            Inner::Local(local) => local.is_terminated(),
+        }
     }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.raw, f)
+        match &self.inner {
+            Inner::Task(raw) => fmt::Debug::fmt(raw, f),
+            Inner::Local(local) => fmt::Debug::fmt(local, f),
+        }
     }
 }
 
@@ -251,6 +324,9 @@ impl<T> fmt::Debug for JoinHandle<T> {
 #[derive(Clone)]
 pub struct Spawner {
     instance: Arc<dyn raw::Instance>,
+    /// The test recording task panics where the spawner was made, if any: its spawns, from
+    /// any thread, are that test's tasks.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Spawner {
@@ -269,7 +345,7 @@ impl Spawner {
     /// # Panics
     /// When no runtime is running on this thread.
     pub fn current() -> Spawner {
-        Spawner { instance: crate::instance("Spawner::current") }
+        Spawner { instance: crate::instance("Spawner::current"), recorder: panics::in_scope() }
     }
 
     /// Spawns a task on this spawner's instance.
@@ -292,7 +368,7 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        raw::task::spawn_on(&*self.instance, future).map(|raw| JoinHandle { raw })
+        spawn_on(&*self.instance, future, self.recorder.clone().or_else(panics::in_scope))
     }
 }
 

@@ -1,0 +1,2 @@
+#[runtime::main(runtime_tokio::Tokio, shutdown_timeout = "1s", shutdown_timeout = "2s")]
+async fn main() {}
