@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
+pub mod fs;
+
 /// What a workload needs from a runtime.
 pub trait Exec: Copy + Send + Sync + 'static {
     /// The join handle of a spawned task.
