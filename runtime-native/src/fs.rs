@@ -190,11 +190,14 @@ async fn open(uring: &Arc<Uring>, path: CString, flags: i32, mode: u32) -> io::R
         // SAFETY: the kernel opened this descriptor for us and nothing else owns it.
         Ok(fd) => Some(unsafe { File::from_raw_fd(fd as i32) }),
     };
-    match file {
-        Some(file) if !is_fifo(&file) => return Ok(file),
-        // Closed before the blocking open; a writer that this reader let through in between
-        // sees no reader for that moment (see the module docs).
-        _ => {}
+    if let Some(file) = file {
+        if !is_fifo(&file) {
+            return Ok(file);
+        }
+        // Closed before the blocking open (else a writer would take it for the reader and
+        // leave the real one waiting); a writer this first try let through sees no reader
+        // for that moment (see the module docs).
+        drop(file);
     }
     let path = keep.paths.into_iter().next().expect("the open's path comes back");
     let (res, _) = open_once(uring, path, flags, mode, true).await;
