@@ -48,7 +48,7 @@ pub struct Fixture {
 impl Fixture {
     /// Makes the files under a fresh directory in [`FS_DIR_ENV`], else in the system's
     /// temporary directory; `fs_write_small` writes under `/dev/shm` where it exists (see
-    /// [`Fixture::writes`]).
+    /// [`Fixture::writes`](Fixture#structfield.writes)).
     ///
     /// # Panics
     /// When a file cannot be written.
