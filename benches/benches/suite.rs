@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::channel::mpsc as fmpsc;
+use runtime_benches::fs::{self as fsb, Fixture, FsExec};
 use runtime_benches::http::HttpExec;
 use runtime_benches::{Facade, Measured, Percentiles, PlainTokio, Smol, median_min_max};
 
@@ -31,10 +32,21 @@ enum Variant {
     Tokio,
     TokioCurrentThread,
     Smol,
+    /// Native with `io_uring(false)`: its file ops on the blocking pool (fs workloads only).
+    NativeBlocking,
+    /// A sequential `std::fs` loop on one thread, the floor (fs workloads only).
+    Sequential,
 }
 
-const VARIANTS: [Variant; 5] =
-    [Variant::Baseline, Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol];
+const VARIANTS: [Variant; 7] = [
+    Variant::Baseline,
+    Variant::Native,
+    Variant::Tokio,
+    Variant::TokioCurrentThread,
+    Variant::Smol,
+    Variant::NativeBlocking,
+    Variant::Sequential,
+];
 
 impl Variant {
     fn label(self) -> &'static str {
@@ -44,6 +56,18 @@ impl Variant {
             Variant::Tokio => "facade on Tokio",
             Variant::TokioCurrentThread => "facade on TokioCurrentThread",
             Variant::Smol => "smol",
+            Variant::NativeBlocking => "native, fs on its blocking pool",
+            Variant::Sequential => "sequential std loop",
+        }
+    }
+
+    /// Whether this variant runs `workload`: the fs-only ones run only fs workloads, which
+    /// leave out TokioCurrentThread to keep the run short.
+    fn runs(self, workload: Workload) -> bool {
+        match self {
+            Variant::NativeBlocking | Variant::Sequential => workload.is_fs(),
+            Variant::TokioCurrentThread => !workload.is_fs(),
+            _ => true,
         }
     }
 
@@ -54,6 +78,8 @@ impl Variant {
             Variant::Tokio => "tokio",
             Variant::TokioCurrentThread => "tokio-current-thread",
             Variant::Smol => "smol",
+            Variant::NativeBlocking => "native-blocking",
+            Variant::Sequential => "sequential",
         }
     }
 }
@@ -75,6 +101,10 @@ enum Workload {
     SpawnJoin(usize),
     HttpHello(usize),
     HttpFile(usize),
+    FsSmallFiles,
+    FsRandomRead,
+    FsSeqRead,
+    FsWriteSmall,
 }
 
 impl Workload {
@@ -96,7 +126,15 @@ impl Workload {
             Workload::SpawnJoin(n) => format!("spawn_join_{}k", n / 1000),
             Workload::HttpHello(n) => format!("http_hello_{n}_conns"),
             Workload::HttpFile(n) => format!("http_file_{n}_conns"),
+            Workload::FsSmallFiles => "fs_small_files".into(),
+            Workload::FsRandomRead => "fs_random_read".into(),
+            Workload::FsSeqRead => "fs_seq_read".into(),
+            Workload::FsWriteSmall => "fs_write_small".into(),
         }
+    }
+
+    fn is_fs(self) -> bool {
+        matches!(self, Workload::FsSmallFiles | Workload::FsRandomRead | Workload::FsSeqRead | Workload::FsWriteSmall)
     }
 
     fn unit(self) -> &'static str {
@@ -111,6 +149,9 @@ impl Workload {
             Workload::TimerLateness => "ns late (p50)",
             Workload::SpawnJoin(_) => "ns/task",
             Workload::HttpHello(_) | Workload::HttpFile(_) => "ns/request",
+            Workload::FsSmallFiles | Workload::FsWriteSmall => "ns/file",
+            Workload::FsRandomRead => "ns/read",
+            Workload::FsSeqRead => "ns/256 KiB",
         }
     }
 }
@@ -124,7 +165,14 @@ struct Sample {
     latency: Option<Percentiles>,
 }
 
-async fn run<E: HttpExec>(exec: E, workload: Workload) -> Sample {
+/// The files of the fs workloads, made before any timing when one is selected.
+static FIXTURE: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+
+fn fixture() -> &'static Fixture {
+    FIXTURE.get().expect("the fs fixture is made before the fs workloads run")
+}
+
+async fn run<E: HttpExec + FsExec>(exec: E, workload: Workload) -> Sample {
     let measured = |m: Measured| Sample { ns: m.ns_per_op(), extra: None, latency: None };
     let timed = |(m, latency): (Measured, Percentiles)| Sample { latency: Some(latency), ..measured(m) };
     match workload {
@@ -151,11 +199,26 @@ async fn run<E: HttpExec>(exec: E, workload: Workload) -> Sample {
         Workload::HttpFile(connections) => {
             timed(runtime_benches::http::http_file(exec, connections, HTTP_REQUESTS).await)
         }
+        Workload::FsSmallFiles => measured(fsb::small_files(exec, fixture()).await),
+        Workload::FsRandomRead => measured(fsb::random_read(exec, fixture()).await),
+        Workload::FsSeqRead => measured(fsb::seq_read(exec, fixture()).await),
+        Workload::FsWriteSmall => measured(fsb::write_small(exec, fixture(), "async").await),
     }
 }
 
 /// Sequential requests per keep-alive connection in the HTTP workloads (issue #30).
 const HTTP_REQUESTS: usize = 200;
+/// An fs workload as a sequential `std::fs` loop (`Variant::Sequential`).
+fn run_sequential(workload: Workload) -> Sample {
+    let m = match workload {
+        Workload::FsSmallFiles => fsb::sequential::small_files(fixture()),
+        Workload::FsRandomRead => fsb::sequential::random_read(fixture()),
+        Workload::FsSeqRead => fsb::sequential::seq_read(fixture()),
+        Workload::FsWriteSmall => fsb::sequential::write_small(fixture()),
+        other => panic!("the sequential std loop runs only fs workloads, not {}", other.name()),
+    };
+    Sample { ns: m.ns_per_op(), extra: None, latency: None }
+}
 
 /// Round trips per connection: the specified 1,000 for the 50-connection workload, 100 for the
 /// scaling ones (1,000 connections × 1,000 trips would take minutes per sample).
@@ -196,12 +259,21 @@ fn start(variant: Variant) -> (fmpsc::UnboundedSender<Command>, std::thread::Joi
                 .expect("tokio runtime")
                 .block_on(serve(PlainTokio, inbox)),
             Variant::Smol => smol::block_on(serve(Smol, inbox)),
+            Variant::NativeBlocking => {
+                runtime::raw::enter(runtime_native::Native::builder().io_uring(false).build(), serve(Facade, inbox))
+            }
+            Variant::Sequential => futures::executor::block_on(async move {
+                let mut inbox = inbox;
+                while let Some((workload, reply)) = inbox.next().await {
+                    let _ = reply.send(run_sequential(workload));
+                }
+            }),
         })
         .expect("start a benchmark thread");
     (commands, thread)
 }
 
-async fn serve<E: HttpExec>(exec: E, mut inbox: fmpsc::UnboundedReceiver<Command>) {
+async fn serve<E: HttpExec + FsExec>(exec: E, mut inbox: fmpsc::UnboundedReceiver<Command>) {
     while let Some((workload, reply)) = inbox.next().await {
         let _ = reply.send(run(exec, workload).await);
     }
@@ -268,6 +340,10 @@ fn main() {
         Workload::SpawnJoin(10_000),
         Workload::HttpHello(64),
         Workload::HttpFile(64),
+        Workload::FsSmallFiles,
+        Workload::FsRandomRead,
+        Workload::FsSeqRead,
+        Workload::FsWriteSmall,
     ];
     if full {
         workloads.extend([
@@ -282,6 +358,9 @@ fn main() {
     }
     workloads.retain(|w| filters.is_empty() || filters.iter().any(|f| w.name().contains(f.as_str())));
     let with_memory = filters.is_empty() || filters.iter().any(|f| "memory_usage".contains(f.as_str()));
+    if workloads.iter().any(|w| w.is_fs()) {
+        let _ = FIXTURE.set(Fixture::make());
+    }
 
     let runners: BTreeMap<Variant, _> = variants.iter().map(|&v| (v, start(v))).collect();
     let mut results: BTreeMap<(usize, Variant), Vec<Sample>> = BTreeMap::new();
@@ -292,6 +371,9 @@ fn main() {
             for k in 0..variants.len() {
                 // Rotate the order, so no variant always runs right after another.
                 let variant = variants[(k + round + w) % variants.len()];
+                if !variant.runs(workload) {
+                    continue;
+                }
                 let sample_k = if round == 0 { "warm-up".to_string() } else { format!("sample {round}/{samples}") };
                 eprint!(
                     "\r{:<26} {:<29} {sample_k:<14} {:>6.0?}   ",
@@ -323,8 +405,15 @@ fn main() {
         drop(commands);
         thread.join().expect("runner thread");
     }
+    if let Some(fixture) = FIXTURE.get() {
+        fixture.remove();
+    }
     let memory: BTreeMap<Variant, f64> = if with_memory {
-        variants.iter().filter_map(|&v| Some((v, memory_usage(v)?))).collect()
+        variants
+            .iter()
+            .filter(|v| !matches!(v, Variant::NativeBlocking | Variant::Sequential))
+            .filter_map(|&v| Some((v, memory_usage(v)?)))
+            .collect()
     } else {
         BTreeMap::new()
     };
@@ -400,6 +489,9 @@ fn render(
     for (w, workload) in workloads.iter().enumerate() {
         let median =
             |v: Variant| results.get(&(w, v)).map(|s| median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>()).0);
+        if workload.is_fs() {
+            continue;
+        }
         if let (Some(t), Some(s), Some(n)) = (median(Variant::Baseline), median(Variant::Smol), median(Variant::Native))
         {
             let (goal, label) = match workload {
@@ -419,7 +511,10 @@ fn render(
     }
     let _ = writeln!(out);
     issue30_goals(&mut out, workloads, results, full);
-    for variant in [Variant::Native, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol] {
+    render_fs(&mut out, workloads, results);
+    for variant in
+        [Variant::Native, Variant::NativeBlocking, Variant::Tokio, Variant::TokioCurrentThread, Variant::Smol]
+    {
         let _ = writeln!(out, "## {} vs plain Tokio\n", variant.label());
         let _ = writeln!(
             out,
@@ -492,6 +587,75 @@ fn render(
         }
     }
     out
+}
+
+/// The fs rows against issue 26's goals: Native at least 2x the throughput of the better of
+/// `tokio::fs` and async-fs (small files, random reads, small writes), at least 0.9x of the
+/// sequential std loop on `fs_seq_read`, and the blocking-pool fallback no slower than
+/// `tokio::fs`.
+fn render_fs(out: &mut String, workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) {
+    let columns = [
+        Variant::Sequential,
+        Variant::Baseline,
+        Variant::Smol,
+        Variant::Tokio,
+        Variant::NativeBlocking,
+        Variant::Native,
+    ];
+    let rows: Vec<(usize, Workload)> = workloads.iter().copied().enumerate().filter(|(_, w)| w.is_fs()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## fs: native against its goals (issue 26)\n");
+    let _ = writeln!(
+        out,
+        "Medians; ns per file or read (lower is better), GiB/s for fs_seq_read (higher is better). \
+         Columns: sequential std loop, plain tokio::fs, async-fs (smol), the facade on Tokio, native \
+         with its file ops on the blocking pool, native on io_uring. Goals: native ≥ 2x the better of \
+         tokio::fs and async-fs (fs_seq_read: ≥ 0.9x the std loop); the pool ≥ 1x tokio::fs.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| name | unit | std loop | tokio::fs | async-fs | facade on Tokio | native (pool) | native (io_uring) | native goal | pool / tokio::fs |"
+    );
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (w, workload) in rows {
+        let median =
+            |v: Variant| results.get(&(w, v)).map(|s| median_min_max(&s.iter().map(|s| s.ns).collect::<Vec<_>>()).0);
+        let seq = workload == Workload::FsSeqRead;
+        let cell = |v: Variant| match median(v) {
+            Some(ns) if seq => format!("{:.2}", fsb::gib_per_s(ns)),
+            Some(ns) => format!("{ns:.0}"),
+            None => "-".into(),
+        };
+        let goal = match (
+            median(Variant::Native),
+            median(Variant::Baseline),
+            median(Variant::Smol),
+            median(Variant::Sequential),
+        ) {
+            (Some(n), _, _, Some(floor)) if seq => {
+                let ratio = floor / n;
+                format!("{ratio:.2}x std ({})", if ratio >= 0.9 { "met" } else { "behind" })
+            }
+            (Some(n), Some(t), Some(s), _) if !seq => {
+                let ratio = t.min(s) / n;
+                format!("{ratio:.2}x better ({})", if ratio >= 2.0 { "met" } else { "behind" })
+            }
+            _ => "-".into(),
+        };
+        let pool = match (median(Variant::NativeBlocking), median(Variant::Baseline)) {
+            (Some(p), Some(t)) => {
+                let ratio = t / p;
+                format!("{ratio:.2}x ({})", if ratio >= 1.0 { "met" } else { "behind" })
+            }
+            _ => "-".into(),
+        };
+        let unit = if seq { "GiB/s" } else { workload.unit() };
+        let cells: Vec<String> = columns.iter().map(|&v| cell(v)).collect();
+        let _ = writeln!(out, "| {} | {unit} | {} | {goal} | {pool} |", workload.name(), cells.join(" | "));
+    }
+    let _ = writeln!(out);
 }
 
 fn raw_csv(workloads: &[Workload], results: &BTreeMap<(usize, Variant), Vec<Sample>>) -> String {

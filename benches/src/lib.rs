@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
+pub mod fs;
 pub mod http;
 
 /// What a workload needs from a runtime.

@@ -28,6 +28,9 @@ pub(crate) struct NativeInstance {
     scheduler: runtime_raw::task::SchedulerRef,
     /// The instance itself as the facade sees it, for the threads it starts.
     this: std::sync::Weak<NativeInstance>,
+    /// The io_uring of `runtime::fs`, when enabled and the kernel allows it.
+    #[cfg(target_os = "linux")]
+    uring: Option<Arc<crate::uring::Uring>>,
 }
 
 impl NativeInstance {
@@ -45,8 +48,24 @@ pub(crate) fn run(settings: Settings, entry: Pin<&mut (dyn Future<Output = ()> +
     let blocking = Pool::new(settings.max_blocking, settings.keep_alive);
     let (shared, queues) = Shared::new(settings.workers, driver, reactor, timers, blocking);
     let scheduler = runtime_raw::task::SchedulerRef::new(shared.clone());
-    let instance = Arc::new_cyclic(|this| NativeInstance { shared: shared.clone(), scheduler, this: this.clone() });
+    // A kernel that refuses a ring leaves `runtime::fs` on the blocking pool.
+    #[cfg(target_os = "linux")]
+    let uring = settings.io_uring.then(|| crate::uring::Uring::new(&shared.reactor).ok()).flatten();
+    let instance = Arc::new_cyclic(|this| NativeInstance {
+        shared: shared.clone(),
+        scheduler,
+        this: this.clone(),
+        #[cfg(target_os = "linux")]
+        uring,
+    });
     let as_dyn: Arc<dyn Instance> = instance.clone();
+    // Without its reaper the ring's late completions would never run their tasks.
+    #[cfg(target_os = "linux")]
+    if let Some(uring) = &instance.uring
+        && uring.start_reaper(&*as_dyn).is_err()
+    {
+        uring.shutdown();
+    }
 
     // Stops everything even if something below panics.
     let mut stopper = Stopper { instance: instance.clone(), workers: Vec::new() };
@@ -84,6 +103,11 @@ impl Drop for Stopper {
             let _ = worker.join();
         }
         shared.shut_down_tasks();
+        // Cancels the file ops still in flight and waits (bounded) for the kernel to be done.
+        #[cfg(target_os = "linux")]
+        if let Some(uring) = &self.instance.uring {
+            uring.shutdown();
+        }
         shared.reactor.shutdown();
         shared.close_driver();
         shared.timers.clear();
@@ -260,6 +284,17 @@ impl Instance for NativeInstance {
     #[cfg(unix)]
     fn watch_fd(&self, fd: std::os::fd::OwnedFd) -> io::Result<Box<dyn runtime_raw::fd::Watched>> {
         Ok(Box::new(crate::fd::Watched::new(&self.shared.reactor, fd)?))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn file_op(
+        &self,
+        op: runtime_raw::fs::Op,
+    ) -> Result<BoxFuture<'static, io::Result<runtime_raw::fs::Done>>, runtime_raw::fs::Op> {
+        match &self.uring {
+            Some(uring) => crate::fs::file_op(uring, op),
+            None => Err(op),
+        }
     }
 
     fn now(&self) -> Instant {

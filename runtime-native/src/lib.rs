@@ -12,7 +12,11 @@
 //! - one **timer** facility (module `timer`) for every delay, interval and timeout: timing
 //!   wheels of deadlines (module `wheel`) that the reactor's poll sleeps on, with a Linux
 //!   `timerfd` for resolution finer than epoll's millisecond;
-//! - a small **blocking pool** (module `blocking`) that resolves host names off the workers.
+//! - a small **blocking pool** (module `blocking`) that resolves host names off the workers
+//!   and runs the file ops io_uring does not;
+//! - on Linux, an **io_uring** (modules `uring` and `fs`) for `runtime::fs`, its completions
+//!   reaped by the worker that polls the reactor (`Builder::io_uring`, env
+//!   `RUNTIME_NATIVE_IO_URING=0` to use the blocking pool instead).
 //!
 //! A task is one allocation (runtime-raw's task block); its waker pushes it to the waking
 //! worker's own queue, or to the injector and unparks a worker when woken from outside.
@@ -32,12 +36,16 @@ mod coop;
 mod executor;
 #[cfg(unix)]
 mod fd;
+#[cfg(target_os = "linux")]
+mod fs;
 mod instance;
 mod net;
 mod park;
 mod reactor;
 mod sync;
 mod timer;
+#[cfg(target_os = "linux")]
+mod uring;
 mod wheel;
 
 #[cfg(all(test, runtime_loom))]
@@ -97,6 +105,9 @@ impl Native {
 pub const THREADS_ENV: &str = "RUNTIME_NATIVE_THREADS";
 /// Environment variable that sets the default cap of the blocking pool.
 pub const BLOCKING_THREADS_ENV: &str = "RUNTIME_NATIVE_BLOCKING_THREADS";
+/// Environment variable that, set to `0`, keeps `runtime::fs` off io_uring (see
+/// [`Builder::io_uring`]).
+pub const IO_URING_ENV: &str = "RUNTIME_NATIVE_IO_URING";
 /// Cap of the blocking pool when neither the builder nor the environment sets one: enough
 /// for bursts of blocking calls, few enough that a runaway cannot exhaust the process.
 const DEFAULT_MAX_BLOCKING: usize = 512;
@@ -112,6 +123,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     max_blocking_threads: Option<usize>,
     blocking_keep_alive: Option<Duration>,
+    io_uring: Option<bool>,
 }
 
 impl Builder {
@@ -158,6 +170,22 @@ impl Builder {
         self
     }
 
+    /// Whether `runtime::fs` uses io_uring (Linux; default: yes unless env
+    /// `RUNTIME_NATIVE_IO_URING=0`). When the kernel refuses a ring (too old, `io_uring_disabled`,
+    /// seccomp, a container's EPERM) the instance uses its blocking pool anyway, and so does an
+    /// op whose opcode the kernel lacks; results and error kinds are the same on both paths.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = runtime_native::Native::builder().io_uring(false).build();
+    /// let manifest = runtime::raw::enter(rt, runtime::fs::read("Cargo.toml")).unwrap();
+    /// assert!(!manifest.is_empty());
+    /// ```
+    pub fn io_uring(mut self, enabled: bool) -> Builder {
+        self.io_uring = Some(enabled);
+        self
+    }
+
     /// The configured backend, usable wherever [`Native`] is.
     ///
     /// # Examples
@@ -187,6 +215,8 @@ pub(crate) struct Settings {
     pub(crate) workers: usize,
     pub(crate) max_blocking: usize,
     pub(crate) keep_alive: Duration,
+    /// Whether to try io_uring for file ops.
+    pub(crate) io_uring: bool,
 }
 
 fn env_count(name: &str) -> Option<usize> {
@@ -206,6 +236,7 @@ impl Builder {
                 .or_else(|| env_count(BLOCKING_THREADS_ENV))
                 .unwrap_or(DEFAULT_MAX_BLOCKING),
             keep_alive: self.blocking_keep_alive.unwrap_or(DEFAULT_KEEP_ALIVE),
+            io_uring: self.io_uring.unwrap_or_else(|| std::env::var(IO_URING_ENV).map_or(true, |v| v.trim() != "0")),
         }
     }
 }

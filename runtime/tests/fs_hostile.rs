@@ -154,6 +154,51 @@ on_every_fs_backend! {
     }
 }
 
+#[cfg(target_os = "linux")]
+on_every_fs_backend! {
+    /// As std's: opening a FIFO for writing waits for a reader (io_uring's inline open, with
+    /// `O_NONBLOCK`, fails with ENXIO instead).
+    async fn opening_a_fifo_for_writing_waits_for_a_reader() {
+        let dir = TempDir::new("fs-fifo-writer");
+        let fifo = mkfifo(&dir);
+        let mut options = OpenOptions::new();
+        options.write(true);
+        let mut open = std::pin::pin!(options.open(&fifo));
+        assert!(futures::poll!(open.as_mut()).is_pending(), "the open waits for a reader");
+        let theirs = fifo.clone();
+        let reader = std::thread::spawn(move || std::fs::read(theirs));
+        let mut file = open.await.unwrap();
+        file.write_all(b"through the fifo").await.unwrap();
+        drop(file);
+        assert_eq!(reader.join().unwrap().unwrap(), b"through the fifo");
+    }
+
+    /// As std's: opening a FIFO for reading waits for a writer (io_uring's inline open, with
+    /// `O_NONBLOCK`, returns at once, and a read then finds the end of a FIFO nobody wrote).
+    async fn opening_a_fifo_for_reading_waits_for_a_writer() {
+        let dir = TempDir::new("fs-fifo-reader");
+        let fifo = mkfifo(&dir);
+        let mut open = std::pin::pin!(File::open(&fifo));
+        assert!(futures::poll!(open.as_mut()).is_pending(), "the open waits for a writer");
+        let theirs = fifo.clone();
+        let writer = std::thread::spawn(move || std::fs::write(theirs, b"through the fifo"));
+        let mut file = open.await.unwrap();
+        let mut got = Vec::new();
+        file.read_to_end(&mut got).await.unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(got, b"through the fifo");
+    }
+}
+
+/// A new FIFO `fifo` in `dir`.
+#[cfg(target_os = "linux")]
+fn mkfifo(dir: &TempDir) -> std::path::PathBuf {
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(made.success());
+    fifo
+}
+
 /// A `File` made outside any runtime is fine; polling one of its operations there panics, as
 /// `spawn` does.
 #[test]
@@ -169,9 +214,7 @@ fn polling_outside_a_runtime_panics() {
 #[test]
 fn enter_does_not_wait_for_a_blocked_file_operation() {
     let dir = TempDir::new("fs-enter-no-wait");
-    let fifo = dir.join("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
-    assert!(made.success());
+    let fifo = mkfifo(&dir);
     macro_rules! one {
         ($rt:expr) => {{
             let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -198,6 +241,7 @@ fn enter_does_not_wait_for_a_blocked_file_operation() {
         }};
     }
     one!(runtime::native::Native);
+    one!(runtime::native::Native::builder().io_uring(false).build());
     one!(runtime_tokio::Tokio);
     one!(runtime_tokio::TokioCurrentThread);
 }

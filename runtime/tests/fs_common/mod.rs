@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Wraps each `async fn` in `#[runtime::test]` with every backend, under a watchdog: one test
-/// per backend (`name::native`, `name::tokio`, ...).
+/// Wraps each `async fn` in `#[runtime::test]` with every backend, Native both on io_uring (where
+/// the kernel allows it) and on its blocking pool, under a watchdog: one test per backend
+/// (`name::native`, `name::native_blocking`, `name::tokio`, ...).
 macro_rules! on_every_fs_backend {
     ($($(#[$meta:meta])* async fn $name:ident() $(-> $ret:ty)? $body:block)*) => {$(
         #[runtime::test(
             runtime::native::Native,
+            native_blocking = runtime::native::Native::builder().io_uring(false).build(),
             runtime_tokio::Tokio,
             runtime_tokio::TokioCurrentThread,
             timeout = "120s"
