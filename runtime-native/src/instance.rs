@@ -209,7 +209,13 @@ impl Instance for NativeInstance {
     }
 
     fn live_tasks(&self) -> Option<usize> {
-        Some(self.shared.live_tasks())
+        // The ring's reaper is the instance's own task, not one of the user's: without this the
+        // grace period would never see "no task left" and always run out.
+        #[cfg(target_os = "linux")]
+        let own = usize::from(self.uring.as_ref().is_some_and(|uring| !uring.is_stopped()));
+        #[cfg(not(target_os = "linux"))]
+        let own = 0;
+        Some(self.shared.live_tasks().saturating_sub(own))
     }
 
     fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Box<dyn runtime_raw::net::TcpStream>>> {
