@@ -6,6 +6,7 @@
 //! cargo bench --bench suite -- --full  # 30 samples and the scaling rows, for the committed results
 //! cargo bench --bench suite -- tcp     # only workloads whose name contains "tcp" (printed only)
 //! cargo bench --bench suite -- --variant native timers  # one variant alone, for `perf`
+//! cargo bench --bench suite -- --full --samples 3 1000   # the full mode's rows, briefly
 //! ```
 //!
 //! Each variant's runtime lives on its own thread for the whole run and takes workloads over a
@@ -320,8 +321,15 @@ fn main() {
     let only = args.iter().position(|a| a == "--variant").and_then(|i| args.get(i + 1));
     let variants: Vec<Variant> =
         VARIANTS.iter().copied().filter(|v| only.is_none_or(|o| o.split(',').any(|o| o == v.arg()))).collect();
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-') && Some(*a) != only).collect();
-    let samples = if full { 30 } else { 10 };
+    // `--samples N` overrides the mode's count (for a quick look at the full mode's rows).
+    let samples_arg = args.iter().position(|a| a == "--samples").and_then(|i| args.get(i + 1));
+    let filters: Vec<&String> =
+        args.iter().filter(|a| !a.starts_with('-') && Some(*a) != only && Some(*a) != samples_arg).collect();
+    let samples = match samples_arg {
+        Some(n) => n.parse().unwrap_or_else(|_| panic!("--samples takes a number, not {n:?}")),
+        None if full => 30,
+        None => 10,
+    };
     let mut workloads = vec![
         Workload::NotifySelf,
         Workload::SpawnMany(25_000),
