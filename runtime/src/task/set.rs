@@ -203,6 +203,8 @@ impl<T> Notice<T> {
             // A cancel wakes this very waker (or the member already saw the cancel).
             return true;
         }
+        // Cloned and dropped outside the lock: a waker may run any code.
+        let stored = waker.clone();
         let old = {
             let mut state = self.shared.lock();
             if state.cancelled {
@@ -214,7 +216,7 @@ impl<T> Notice<T> {
                     state.waiting.len() - 1
                 });
             }
-            state.waiting[self.key].replace(waker.clone())
+            state.waiting[self.key].replace(stored)
         };
         drop(old);
         self.registered = Some(waker.clone());
