@@ -1,18 +1,21 @@
 //! `TaskSet`: tasks joined in the order they finish, cancelled together.
 //!
-//! Each task of a set is its future wrapped in a [`Member`], spawned detached: the set keeps
-//! no join handle. A member catches its future's output or panic, drops the future, and queues
-//! the outcome in the set's [`Shared`] state, waking the joiner if it waits; `join_next` takes
-//! the queue in one lock and pops it, so joining touches no task. A member dropped before it had
-//! an outcome (by its runtime's shutdown, or a refused spawn) queues that fact instead.
+//! Each task of a set is its future wrapped in a [`Member`]. A member catches its future's
+//! output or panic, drops the future, and queues the outcome in the set's [`Shared`] state,
+//! waking the joiner if it waits; `join_next` takes the queue in one lock and pops it, so
+//! joining waits on no task. A member dropped before it had an outcome (by its runtime's
+//! shutdown, or a refused spawn) queues that fact instead. The set keeps as many join handles
+//! as it has tasks and drops the oldest at each join: they neither cancel nor join, but a
+//! handle let go at once would be let go while another worker runs its task (contending for
+//! the task's state), and a finished task's memory is then freed on the set's thread.
 //!
 //! Cancelling works without handles: the set raises `cancelled` and wakes every member that is
 //! waiting (a member stores its task's waker in the set the first time it returns `Pending`,
 //! and again only if the waker changes); a member polled with `cancelled` up drops its future.
 //! Each member counts itself `finished` once its future is gone, which is what `cancel_all`
-//! waits for. Per task that is one `Arc` clone and one short lock at completion, where a spawn
-//! whose handle is kept pays for the handle's await and drop: a member that never waits never
-//! registers.
+//! waits for. Per task that is one `Arc` clone and one short lock at completion beside the
+//! handle a plain spawn keeps, where that spawn pays for the handle's await: a member that
+//! never waits never registers.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -78,6 +81,9 @@ pub struct TaskSet<T> {
     /// chunks before `ready_at` are drained, the others are joined in order.
     ready: Vec<Chunk<T>>,
     ready_at: usize,
+    /// As many join handles as the set has tasks, oldest first, dropped one per join (see the
+    /// module docs).
+    handles: VecDeque<raw::task::JoinHandle<()>>,
 }
 
 /// What a set shares with its members. Each part has cache lines of its own: the `Arc`'s count
@@ -331,7 +337,7 @@ impl<T> TaskSet<T> {
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> TaskSet<T> {
-        TaskSet { len: 0, spawned: 0, shared: None, ready: Vec::new(), ready_at: 0 }
+        TaskSet { len: 0, spawned: 0, shared: None, ready: Vec::new(), ready_at: 0, handles: VecDeque::new() }
     }
 
     /// How many tasks are in the set: running, or finished and not yet joined.
@@ -389,13 +395,14 @@ impl<T> TaskSet<T> {
             // The task is detached: the set cancels it through its notice. A stopped instance
             // drops the member, whose notice queues a shutdown: joining it reports that, as
             // awaiting a refused spawn's handle does.
-            let _detached = match recorder {
+            let spawned = match recorder {
                 None => raw::task::spawn_on(&**instance, Member { future: Some(future), notice }),
                 Some(recorder) => raw::task::spawn_on(
                     &**instance,
                     Member { future: Some(panics::Recorded::new(future, recorder)), notice },
                 ),
             };
+            self.handles.push_back(spawned.unwrap_or_else(|_| raw::task::JoinHandle::shut_down()));
         });
         self.spawned += 1;
         self.len += 1;
@@ -462,6 +469,7 @@ impl<T> TaskSet<T> {
             self.ready_at = 0;
         };
         self.len -= 1;
+        drop(self.handles.pop_front());
         Poll::Ready(Some(match outcome {
             Outcome::Value(value) => value,
             Outcome::Panicked(payload) => panic::resume_unwind(panics::claim(payload)),
@@ -499,6 +507,8 @@ impl<T> TaskSet<T> {
         // Outputs not joined, and panics, go with it: a panic there stays unclaimed.
         self.ready.clear();
         self.ready_at = 0;
+        // The members drop their futures (see `Shared::cancel`): the handles only detach.
+        self.handles.clear();
         if let Some(shared) = &shared {
             shared.cancel(spawned);
         }
