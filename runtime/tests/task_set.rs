@@ -69,6 +69,28 @@ on_every_backend! {
         assert!(set.is_empty());
     }
 
+    async fn a_set_reused_over_rounds_joins_every_output_once() {
+        // More outcomes than one queue chunk holds, several times over: the drained chunks are
+        // reused by the later rounds.
+        let mut set = TaskSet::new();
+        for round in 0..3usize {
+            let tasks = 5 * TASKS + round;
+            for i in 0..tasks {
+                set.spawn(async move {
+                    if i % 2 == 0 {
+                        runtime::task::yield_now().await;
+                    }
+                    i
+                });
+            }
+            let mut seen = vec![false; tasks];
+            while let Some(i) = set.join_next().await {
+                assert!(!std::mem::replace(&mut seen[i], true), "round {round}: task {i} joined twice");
+            }
+            assert!(seen.iter().all(|&s| s), "round {round}: a task was not joined");
+        }
+    }
+
     async fn a_task_panic_resumes_in_join_next_and_the_set_goes_on() {
         let mut set = TaskSet::new();
         set.spawn(async { panic!("task set boom") });

@@ -1,18 +1,28 @@
 //! `TaskSet`: tasks joined in the order they finish, cancelled together.
 //!
-//! Each task of a set is its future wrapped in a [`Member`], which catches the future's output
-//! or panic, drops the future, and queues `(slot, outcome)` in the set's completions, waking
-//! the joiner if it waits. `join_next` pops the queue: the output travels with the completion,
-//! so joining never waits on a join handle. The set keeps each task's raw join handle only to
-//! cancel it. A member dropped before it had an outcome (by shutdown, or by a cancel) queues
-//! that fact instead. Per task that is one `Arc` clone and one short lock at completion, beside
-//! the handle a plain spawn keeps.
+//! Each task of a set is its future wrapped in a [`Member`]. A member catches its future's
+//! output or panic, drops the future, and queues the outcome in the set's [`Shared`] state,
+//! waking the joiner if it waits; `join_next` takes the queue in one lock and pops it, so
+//! joining waits on no task. A member dropped before it had an outcome (by its runtime's
+//! shutdown, or a refused spawn) queues that fact instead. The set keeps as many join handles
+//! as it has tasks and drops the oldest at each join: they neither cancel nor join, but a
+//! handle let go at once would be let go while another worker runs its task (contending for
+//! the task's state), and a finished task's memory is then freed on the set's thread.
+//!
+//! Cancelling works without handles: the set raises `cancelled` and wakes every member that is
+//! waiting (a member stores its task's waker in the set the first time it returns `Pending`,
+//! and again only if the waker changes); a member polled with `cancelled` up drops its future.
+//! Each member counts itself `finished` once its future is gone, which is what `cancel_all`
+//! waits for. Per task that is one `Arc` clone and one short lock at completion beside the
+//! handle a plain spawn keeps, where that spawn pays for the handle's await: a member that
+//! never waits never registers.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -23,6 +33,19 @@ use crate::raw::task::Outcome;
 /// Message of the panic when a task of a set was dropped before it finished, and the set did
 /// not cancel it: its runtime shut down.
 const MEMBER_DROPPED: &str = raw::task::DROPPED_BY_SHUTDOWN;
+
+/// A member's key in [`State::waiting`] before it registered a waker.
+const NOT_REGISTERED: usize = usize::MAX;
+
+/// Outcomes are queued in chunks of this many: the queue grows without moving (or reallocating)
+/// what it holds, and the joiner hands drained chunks back for reuse.
+const CHUNK: usize = 64;
+
+/// Drained chunks a set keeps for reuse, at most.
+const SPARE_CHUNKS: usize = 64;
+
+/// A run of queued outcomes, oldest first.
+type Chunk<T> = VecDeque<Outcome<T>>;
 
 /// A set of spawned tasks with the same output: joined in the order they finish, cancelled
 /// together, and cancelled when the set is dropped.
@@ -48,68 +71,202 @@ const MEMBER_DROPPED: &str = raw::task::DROPPED_BY_SHUTDOWN;
 /// }
 /// ```
 pub struct TaskSet<T> {
-    /// The tasks' raw join handles by slot, to cancel them; `None` for a free slot.
-    slots: Vec<Option<raw::task::JoinHandle<()>>>,
-    free: Vec<usize>,
     len: usize,
-    /// Made by the first spawn (so that `new` works anywhere and allocates nothing), replaced
-    /// by `cancel_all` (so that completions of tasks it let go cannot name the slots of new
-    /// ones).
-    completions: Option<Arc<Completions<T>>>,
-    /// Outcomes taken from the completions in one go, to join without a lock each.
-    ready: VecDeque<(usize, Outcome<T>)>,
+    /// Members spawned into `shared`, finished or not: what `cancel_all` waits for.
+    spawned: usize,
+    /// Made by the first spawn (so that `new` works anywhere and allocates nothing), let go by
+    /// `cancel_all` (the members it cancelled report to the old one, which nobody reads).
+    shared: Option<Arc<Shared<T>>>,
+    /// Outcomes taken from the shared queue in one go, to join without a lock each: the
+    /// chunks before `ready_at` are drained, the others are joined in order.
+    ready: Vec<Chunk<T>>,
+    ready_at: usize,
+    /// As many join handles as the set has tasks, oldest first, dropped one per join (see the
+    /// module docs).
+    handles: VecDeque<raw::task::JoinHandle<()>>,
 }
 
-/// The outcomes of the tasks that completed, in that order, and the joiner's waker.
-struct Completions<T> {
-    state: Mutex<CompletionState<T>>,
+/// What a set shares with its members. Each part has cache lines of its own: the `Arc`'s count
+/// changes with every spawn and every member's end, the lock with every completion, and the
+/// flag is read by every poll.
+struct Shared<T> {
+    /// Raised (under the lock, with `State::cancelled`) by `cancel_all` or the set's drop; read
+    /// by a member at the start of each poll, without the lock.
+    cancelled: Padded<AtomicBool>,
+    state: Padded<Mutex<State<T>>>,
 }
 
-struct CompletionState<T> {
-    done: VecDeque<(usize, Outcome<T>)>,
-    waker: Option<Waker>,
+/// A value alone on its cache lines (two, as the adjacent-line prefetcher pairs them).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+struct State<T> {
+    /// The outcomes of the members that finished, in that order.
+    done: Vec<Chunk<T>>,
+    /// Drained chunks, empty, for `done` to reuse.
+    spare: Vec<Chunk<T>>,
+    /// The joiner's waker.
+    joiner: Option<Waker>,
+    /// The wakers of members that returned `Pending`, by key (`None`: a free key).
+    waiting: Vec<Option<Waker>>,
+    free: Vec<usize>,
+    /// Members whose future is gone (finished, cancelled, or dropped by a shutdown).
+    finished: usize,
+    cancelled: bool,
+    /// After a cancel: how many members there are, and the waker of the `cancel_all` future
+    /// waiting for all of them to finish.
+    cancel_target: usize,
+    canceller: Option<Waker>,
 }
 
-impl<T> Completions<T> {
-    fn lock(&self) -> MutexGuard<'_, CompletionState<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+impl<T> State<T> {
+    /// Queues an outcome after those already queued.
+    fn push(&mut self, outcome: Outcome<T>) {
+        if let Some(last) = self.done.last_mut()
+            && last.len() < CHUNK
+        {
+            last.push_back(outcome);
+            return;
+        }
+        let mut chunk = self.spare.pop().unwrap_or_else(|| VecDeque::with_capacity(CHUNK));
+        chunk.push_back(outcome);
+        self.done.push(chunk);
+    }
+}
+
+impl<T> Shared<T> {
+    fn new() -> Shared<T> {
+        Shared {
+            cancelled: Padded(AtomicBool::new(false)),
+            state: Padded(Mutex::new(State {
+                done: Vec::new(),
+                spare: Vec::new(),
+                joiner: None,
+                waiting: Vec::new(),
+                free: Vec::new(),
+                finished: 0,
+                cancelled: false,
+                cancel_target: 0,
+                canceller: None,
+            })),
+        }
     }
 
-    /// Queues a task's outcome and wakes the joiner.
-    fn push(&self, slot: usize, outcome: Outcome<T>) {
-        let waker = {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cancels every member of `spawned`: members that wait are woken to drop their futures,
+    /// the others drop theirs at their next poll. Outputs not joined are dropped.
+    fn cancel(&self, spawned: usize) {
+        let (done, waiting) = {
             let mut state = self.lock();
-            state.done.push_back((slot, outcome));
-            state.waker.take()
+            state.cancelled = true;
+            self.cancelled.0.store(true, Ordering::Release);
+            state.cancel_target = spawned;
+            state.free.clear();
+            state.spare = Vec::new();
+            (std::mem::take(&mut state.done), std::mem::take(&mut state.waiting))
         };
-        if let Some(waker) = waker {
+        // Outside the lock: an output's destructor or a waker may do anything.
+        drop(done);
+        for waker in waiting.into_iter().flatten() {
+            // A member's waker is its task's, but may be anyone's: a panic must not stop the
+            // other members' cancels.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        }
+    }
+
+    /// Resolves once every member spawned (`spawned`, as passed to `cancel`) has finished.
+    fn poll_cancelled(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.finished >= state.cancel_target {
+            return Poll::Ready(());
+        }
+        if !state.canceller.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            state.canceller = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// A member's link to its set: where it registers its waker and reports its outcome.
+struct Notice<T> {
+    shared: Arc<Shared<T>>,
+    /// Its key in `State::waiting`, or `NOT_REGISTERED`.
+    key: usize,
+    /// The waker registered there, to skip the lock while it stays the same.
+    registered: Option<Waker>,
+    /// The future is gone and that was reported.
+    finished: bool,
+}
+
+impl<T> Notice<T> {
+    /// Stores `waker` for a cancel to wake; `false` when the set has been cancelled meanwhile
+    /// (the member must then drop its future itself).
+    fn register(&mut self, waker: &Waker) -> bool {
+        if self.registered.as_ref().is_some_and(|registered| registered.will_wake(waker)) {
+            // A cancel wakes this very waker (or the member already saw the cancel).
+            return true;
+        }
+        // Cloned and dropped outside the lock: a waker may run any code.
+        let stored = waker.clone();
+        let old = {
+            let mut state = self.shared.lock();
+            if state.cancelled {
+                return false;
+            }
+            if self.key == NOT_REGISTERED {
+                self.key = state.free.pop().unwrap_or_else(|| {
+                    state.waiting.push(None);
+                    state.waiting.len() - 1
+                });
+            }
+            state.waiting[self.key].replace(stored)
+        };
+        drop(old);
+        self.registered = Some(waker.clone());
+        true
+    }
+
+    /// Reports that the future is gone, with its outcome (`None` for a cancel): queued for the
+    /// joiner unless the set was cancelled, in which case the `cancel_all` future may be done.
+    fn finish(&mut self, outcome: Option<Outcome<T>>) {
+        self.finished = true;
+        let (to_wake, unread, unregistered) = {
+            let mut state = self.shared.lock();
+            state.finished += 1;
+            let mut unregistered = None;
+            if self.key != NOT_REGISTERED && !state.cancelled {
+                unregistered = state.waiting[self.key].take();
+                state.free.push(self.key);
+            }
+            if state.cancelled {
+                let to_wake = if state.finished >= state.cancel_target { state.canceller.take() } else { None };
+                (to_wake, outcome, unregistered)
+            } else {
+                if let Some(outcome) = outcome {
+                    state.push(outcome);
+                }
+                (state.joiner.take(), None, unregistered)
+            }
+        };
+        // Outside the lock: a cancelled member's output, and wakers, may run any code.
+        drop(unread);
+        drop(unregistered);
+        if let Some(waker) = to_wake {
             // The joiner's waker may be anyone's, and may panic: not on this task's thread.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }
     }
 }
 
-/// Where a member reports: its set's completions and its slot there.
-struct Notice<T> {
-    completions: Arc<Completions<T>>,
-    slot: usize,
-    /// The outcome was queued.
-    sent: bool,
-}
-
-impl<T> Notice<T> {
-    fn send(&mut self, outcome: Outcome<T>) {
-        self.sent = true;
-        self.completions.push(self.slot, outcome);
-    }
-}
-
 impl<T> Drop for Notice<T> {
     fn drop(&mut self) {
-        if !self.sent {
-            // Dropped unfinished: cancelled by the set (which no longer reads these
-            // completions) or by the runtime's shutdown.
-            self.completions.push(self.slot, Outcome::Shutdown);
+        if !self.finished {
+            // Dropped unfinished (its future already gone): by the runtime's shutdown, or by a
+            // refused spawn.
+            self.finish(Some(Outcome::Shutdown));
         }
     }
 }
@@ -124,16 +281,38 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl<F: Future> Member<F> {
+    /// Drops the future of a cancelled member and reports it. A panic of its destructor is
+    /// dropped with it: the set does not want this task's outcome.
+    fn cancel(self: Pin<&mut Self>) -> Poll<()> {
+        let mut this = self.project();
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+        this.notice.finish(None);
+        Poll::Ready(())
+    }
+}
+
 impl<F: Future> Future for Member<F> {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.future.is_none() {
             return Poll::Ready(());
+        }
+        if self.notice.shared.cancelled.0.load(Ordering::Acquire) {
+            return self.cancel();
+        }
+        let mut this = self.as_mut().project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            unreachable!("checked above");
         };
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => {
+                if this.notice.register(cx.waker()) {
+                    return Poll::Pending;
+                }
+                return self.cancel();
+            }
             Ok(Poll::Ready(value)) => Outcome::Value(value),
             Err(payload) => Outcome::Panicked(payload),
         };
@@ -141,10 +320,10 @@ impl<F: Future> Future for Member<F> {
         // panic of its destructor is the task's panic.
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
             drop(outcome);
-            this.notice.send(Outcome::Panicked(payload));
+            this.notice.finish(Some(Outcome::Panicked(payload)));
             return Poll::Ready(());
         }
-        this.notice.send(outcome);
+        this.notice.finish(Some(outcome));
         Poll::Ready(())
     }
 }
@@ -158,7 +337,7 @@ impl<T> TaskSet<T> {
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> TaskSet<T> {
-        TaskSet { slots: Vec::new(), free: Vec::new(), len: 0, completions: None, ready: VecDeque::new() }
+        TaskSet { len: 0, spawned: 0, shared: None, ready: Vec::new(), ready_at: 0, handles: VecDeque::new() }
     }
 
     /// How many tasks are in the set: running, or finished and not yet joined.
@@ -209,19 +388,13 @@ impl<T> TaskSet<T> {
     {
         let recorder = panics::in_scope();
         crate::with_instance("runtime::task::TaskSet::spawn", |instance| {
-            let completions = self
-                .completions
-                .get_or_insert_with(|| {
-                    Arc::new(Completions { state: Mutex::new(CompletionState { done: VecDeque::new(), waker: None }) })
-                })
-                .clone();
-            let slot = self.free.pop().unwrap_or_else(|| {
-                self.slots.push(None);
-                self.slots.len() - 1
-            });
-            let notice = Notice { completions, slot, sent: false };
+            let shared = self.shared.get_or_insert_with(|| Arc::new(Shared::new())).clone();
+            let notice = Notice { shared, key: NOT_REGISTERED, registered: None, finished: false };
             // A panic goes through the recorder (inside the member) before the member catches
             // it: unjoined, it stays unclaimed and fails the test, as a detached task's does.
+            // The task is detached: the set cancels it through its notice. A stopped instance
+            // drops the member, whose notice queues a shutdown: joining it reports that, as
+            // awaiting a refused spawn's handle does.
             let spawned = match recorder {
                 None => raw::task::spawn_on(&**instance, Member { future: Some(future), notice }),
                 Some(recorder) => raw::task::spawn_on(
@@ -229,10 +402,9 @@ impl<T> TaskSet<T> {
                     Member { future: Some(panics::Recorded::new(future, recorder)), notice },
                 ),
             };
-            // A stopped instance dropped the member, whose notice queued a shutdown: joining
-            // it reports that, as awaiting a refused spawn's handle does.
-            self.slots[slot] = Some(spawned.unwrap_or_else(|_| raw::task::JoinHandle::shut_down()));
+            self.handles.push_back(spawned.unwrap_or_else(|_| raw::task::JoinHandle::shut_down()));
         });
+        self.spawned += 1;
         self.len += 1;
     }
 
@@ -270,27 +442,34 @@ impl<T> TaskSet<T> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
-        if self.ready.is_empty() {
-            let Some(completions) = &self.completions else {
-                unreachable!("a set with tasks has its completions");
+        let outcome = loop {
+            if let Some(chunk) = self.ready.get_mut(self.ready_at) {
+                match chunk.pop_front() {
+                    Some(outcome) => break outcome,
+                    None => {
+                        self.ready_at += 1;
+                        continue;
+                    }
+                }
+            }
+            let Some(shared) = &self.shared else {
+                unreachable!("a set with tasks has its shared state");
             };
-            let mut state = completions.lock();
+            let mut state = shared.lock();
             if state.done.is_empty() {
-                if !state.waker.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-                    state.waker = Some(cx.waker().clone());
+                if !state.joiner.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+                    state.joiner = Some(cx.waker().clone());
                 }
                 return Poll::Pending;
             }
-            // Everything queued so far, in order; the queue keeps this buffer's capacity.
+            // Everything queued so far, in order; the drained chunks go back for reuse.
+            let room = SPARE_CHUNKS.saturating_sub(state.spare.len());
+            state.spare.extend(self.ready.drain(..).take(room));
             std::mem::swap(&mut state.done, &mut self.ready);
-        }
-        let Some((slot, outcome)) = self.ready.pop_front() else {
-            unreachable!("taken from a non-empty queue");
+            self.ready_at = 0;
         };
-        // The task has finished: dropping its handle only lets go of the block.
-        self.slots[slot] = None;
-        self.free.push(slot);
         self.len -= 1;
+        drop(self.handles.pop_front());
         Poll::Ready(Some(match outcome {
             Outcome::Value(value) => value,
             Outcome::Panicked(payload) => panic::resume_unwind(panics::claim(payload)),
@@ -322,20 +501,21 @@ impl<T> TaskSet<T> {
     /// The cancels are requested when this is called; dropping the future only stops waiting
     /// for them to take effect.
     pub fn cancel_all(&mut self) -> impl Future<Output = ()> + use<T> {
-        let handles: Vec<raw::task::JoinHandle<()>> = self.slots.drain(..).flatten().collect();
-        self.free.clear();
+        let shared = self.shared.take();
+        let spawned = std::mem::take(&mut self.spawned);
         self.len = 0;
         // Outputs not joined, and panics, go with it: a panic there stays unclaimed.
-        self.completions = None;
         self.ready.clear();
-        for handle in &handles {
-            handle.cancel();
+        self.ready_at = 0;
+        // The members drop their futures (see `Shared::cancel`): the handles only detach.
+        self.handles.clear();
+        if let Some(shared) = &shared {
+            shared.cancel(spawned);
         }
-        async move {
-            for mut handle in handles {
-                futures::future::poll_fn(|cx| handle.poll_outcome(cx)).await;
-            }
-        }
+        futures::future::poll_fn(move |cx| match &shared {
+            Some(shared) => shared.poll_cancelled(cx),
+            None => Poll::Ready(()),
+        })
     }
 }
 
@@ -347,8 +527,8 @@ impl<T> Default for TaskSet<T> {
 
 impl<T> Drop for TaskSet<T> {
     fn drop(&mut self) {
-        for handle in self.slots.iter().flatten() {
-            handle.cancel();
+        if let Some(shared) = &self.shared {
+            shared.cancel(self.spawned);
         }
     }
 }
