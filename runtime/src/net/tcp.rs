@@ -165,7 +165,7 @@ impl TcpListener {
         let accept = self.inner.accept();
         async move {
             let (inner, peer) = accept.await?;
-            Ok((TcpStream { inner }, peer))
+            Ok((TcpStream::from_raw(inner), peer))
         }
     }
 
@@ -236,7 +236,7 @@ impl Stream for Incoming<'_> {
         let accept = self.accept.get_or_insert_with(|| listener.inner.accept());
         let result = futures::ready!(accept.as_mut().poll(cx));
         self.accept = None;
-        Poll::Ready(Some(result.map(|(inner, _)| TcpStream { inner })))
+        Poll::Ready(Some(result.map(|(inner, _)| TcpStream::from_raw(inner))))
     }
 }
 
@@ -276,9 +276,21 @@ impl fmt::Debug for Incoming<'_> {
 /// ```
 pub struct TcpStream {
     pub(super) inner: Box<dyn raw::net::TcpStream>,
+    /// What a read through Tokio's traits zeroes and offers (feature `tokio-io`).
+    #[cfg(feature = "tokio-io")]
+    read_window: super::socket::ReadWindow,
 }
 
 impl TcpStream {
+    /// Wraps a backend's stream.
+    pub(super) fn from_raw(inner: Box<dyn raw::net::TcpStream>) -> TcpStream {
+        TcpStream {
+            inner,
+            #[cfg(feature = "tokio-io")]
+            read_window: super::socket::ReadWindow::new(),
+        }
+    }
+
     /// Connects to `addr`, trying each of its addresses in turn.
     ///
     /// Host names are resolved without blocking the runtime's workers.
@@ -307,7 +319,7 @@ impl TcpStream {
             let mut last = None;
             for addr in target.resolve(&*instance).await? {
                 match instance.connect_tcp(addr).await {
-                    Ok(inner) => return Ok(TcpStream { inner }),
+                    Ok(inner) => return Ok(TcpStream::from_raw(inner)),
                     Err(e) => last = Some(with_addr(e, "could not connect to", &addr)),
                 }
             }
@@ -396,7 +408,7 @@ impl TcpStream {
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         let instance = crate::instance("TcpStream::from_std");
         stream.set_nonblocking(true)?;
-        Ok(TcpStream { inner: instance.tcp_stream(stream)? })
+        Ok(TcpStream::from_raw(instance.tcp_stream(stream)?))
     }
 
     /// Gives the socket back as a std stream, left in non-blocking mode (as Tokio does).

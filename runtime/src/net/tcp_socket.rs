@@ -410,7 +410,7 @@ impl TcpSocket {
             Err(e) if in_progress(&e) => {}
             Err(e) => return Err(with_addr(e, "could not connect to", &addr)),
         }
-        let stream = TcpStream { inner: instance.tcp_stream(self.socket.into())? };
+        let stream = TcpStream::from_raw(instance.tcp_stream(self.socket.into())?);
         finish_connect(&stream).await.map_err(|e| with_addr(e, "could not connect to", &addr))?;
         Ok(stream)
     }

@@ -194,7 +194,7 @@ impl UnixListener {
         let accept = self.inner.accept();
         async move {
             let (inner, peer) = accept.await?;
-            Ok((UnixStream { inner }, peer))
+            Ok((UnixStream::from_raw(inner), peer))
         }
     }
 
@@ -259,7 +259,7 @@ impl Stream for Incoming<'_> {
         let accept = self.accept.get_or_insert_with(|| listener.inner.accept());
         let result = futures::ready!(accept.as_mut().poll(cx));
         self.accept = None;
-        Poll::Ready(Some(result.map(|(inner, _)| UnixStream { inner })))
+        Poll::Ready(Some(result.map(|(inner, _)| UnixStream::from_raw(inner))))
     }
 }
 
@@ -287,9 +287,21 @@ impl fmt::Debug for Incoming<'_> {
 /// ```
 pub struct UnixStream {
     pub(super) inner: Box<dyn raw::net::unix::UnixStream>,
+    /// What a read through Tokio's traits zeroes and offers (feature `tokio-io`).
+    #[cfg(feature = "tokio-io")]
+    read_window: super::socket::ReadWindow,
 }
 
 impl UnixStream {
+    /// Wraps a backend's stream.
+    pub(super) fn from_raw(inner: Box<dyn raw::net::unix::UnixStream>) -> UnixStream {
+        UnixStream {
+            inner,
+            #[cfg(feature = "tokio-io")]
+            read_window: super::socket::ReadWindow::new(),
+        }
+    }
+
     /// Connects to the socket at `path` (a leading `'\0'`: a Linux abstract name).
     ///
     /// # Examples
@@ -325,7 +337,7 @@ impl UnixStream {
                 Ok(std::os::unix::net::UnixStream::from(OwnedFd::from(socket)))
             });
             let stream = connected.map_err(|e| with_path(e, "could not connect to", &path))?;
-            Ok(UnixStream { inner: instance.unix_stream(stream)? })
+            Ok(UnixStream::from_raw(instance.unix_stream(stream)?))
         }
     }
 
@@ -372,7 +384,7 @@ impl UnixStream {
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         let instance = crate::instance("UnixStream::from_std");
         stream.set_nonblocking(true)?;
-        Ok(UnixStream { inner: instance.unix_stream(stream)? })
+        Ok(UnixStream::from_raw(instance.unix_stream(stream)?))
     }
 
     /// Gives the socket back as a std stream, left in non-blocking mode.
