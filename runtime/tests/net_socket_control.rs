@@ -4,9 +4,10 @@
 #[macro_use]
 mod common;
 
+use common::TempDir;
+
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
-use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,25 +92,6 @@ async fn until_queued(stream: &TcpStream, len: usize) -> io::Result<()> {
         runtime::task::yield_now().await;
     }
     panic!("{len} bytes never arrived together");
-}
-
-/// A fresh directory for socket paths, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let unique = format!("runtime-socket-control-{}-{tag}-{:?}", std::process::id(), std::thread::current().id());
-        let path = std::env::temp_dir().join(unique.replace(['(', ')'], ""));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path).expect("a fresh temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 on_every_backend! {
@@ -459,8 +441,8 @@ on_every_backend! {
         waits_after_would_block!(b.readable(), b.try_recv(&mut buf));
 
         let dir = TempDir::new("dgram");
-        let receiver_path = dir.0.join("receiver.sock");
-        let sender_path = dir.0.join("sender.sock");
+        let receiver_path = dir.join("receiver.sock");
+        let sender_path = dir.join("sender.sock");
         let receiver = UnixDatagram::bind(&receiver_path)?;
         let sender = UnixDatagram::bind(&sender_path)?;
         would_block(receiver.try_recv_from(&mut buf));
@@ -468,7 +450,7 @@ on_every_backend! {
         let (n, from) = when_ready!(receiver.readable(), receiver.try_recv_from(&mut buf))?;
         assert_eq!(&buf[..n], b"by path");
         assert_eq!(from.as_pathname(), Some(sender_path.as_path()));
-        let e = sender.try_send_to(b"x", dir.0.join("nobody.sock")).unwrap_err();
+        let e = sender.try_send_to(b"x", dir.join("nobody.sock")).unwrap_err();
         assert!(e.to_string().contains("nobody.sock"), "the error names the path: {e}");
         Ok(())
     }

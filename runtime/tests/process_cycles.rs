@@ -3,14 +3,18 @@
 //! target: it measures the whole process through `/proc`.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures::prelude::*;
 use runtime::net::unix::{UnixDatagram, UnixListener, UnixStream};
 use runtime::net::{TcpListener, TcpStream, UdpSocket};
 use runtime::raw::Runtime;
+
+use common::TempDir;
 
 /// Cycles per backend of the full workload, as the issue asks.
 const CYCLES: usize = 1_000;
@@ -54,24 +58,6 @@ fn settled_threads(baseline: usize) -> usize {
     now
 }
 
-/// A fresh directory for the Unix sockets, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("runtime-process-cycles-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path).expect("a fresh temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn backends() -> [(&'static str, Box<dyn Runtime>); 3] {
     [
         ("Native", Box::new(runtime::native::Native)),
@@ -83,9 +69,9 @@ fn backends() -> [(&'static str, Box<dyn Runtime>); 3] {
 /// One test, so that the measurements never run at the same time.
 #[test]
 fn enter_exit_cycles_leave_nothing_behind() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("process-cycles");
     listener_cycles_return_every_descriptor();
-    full_cycles_return_to_baseline(&dir.0);
+    full_cycles_return_to_baseline(dir.path());
 }
 
 /// Issue 25, item 1: each instance of `Tokio` and `TokioCurrentThread` kept its driver (four

@@ -7,6 +7,8 @@
 #[macro_use]
 mod common;
 
+use common::TempDir;
+
 use std::fmt::Debug;
 use std::io::{self, IoSlice, IoSliceMut, Write as _};
 use std::path::{Path, PathBuf};
@@ -42,24 +44,6 @@ struct Peers {
     _udp: std::net::UdpSocket,
     _unix: Vec<std::os::unix::net::UnixStream>,
     _unix_datagrams: Vec<std::os::unix::net::UnixDatagram>,
-}
-
-/// A fresh directory for the socket paths, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("runtime-stopped-io-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path).expect("a fresh temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Makes every object inside the running instance, and does one operation of each kind on it
@@ -257,7 +241,7 @@ fn io_objects_of_a_stopped_instance_fail_every_operation() {
     for_every_backend!(|maker| {
         made += 1;
         let dir = TempDir::new(&made.to_string());
-        let stale = runtime::raw::enter(maker, make_stale(&dir.0)).expect("objects made while the instance runs");
+        let stale = runtime::raw::enter(maker, make_stale(dir.path())).expect("objects made while the instance runs");
         let maker = std::any::type_name_of_val(&maker);
         let wrong = check_every_operation(&stale);
         report.extend(wrong.into_iter().map(|w| format!("made by {maker}, outside any runtime: {w}")));

@@ -1,5 +1,8 @@
 //! Shared by the integration tests: every test body is written once and run on every backend.
-#![allow(dead_code, unused_macros)]
+#![allow(dead_code, unused_macros, unused_imports)]
+
+mod temp_dir;
+pub use temp_dir::TempDir;
 
 /// Wraps each `async fn` in `#[runtime::test]` with every backend this crate tests (one test
 /// per backend, `name::tokio`, `name::tokio_current_thread`, ...), under a watchdog so a hang

@@ -1,9 +1,6 @@
 //! Shared by the `fs_*` test targets: the backends every file-system test runs on, and a
 //! temporary directory that removes itself.
-#![allow(dead_code, unused_macros)]
-
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#![allow(dead_code, unused_macros, unused_imports)]
 
 /// Wraps each `async fn` in `#[runtime::test]` with every backend, Native both on io_uring (where
 /// the kernel allows it) and on its blocking pool, under a watchdog: one test per backend
@@ -22,33 +19,9 @@ macro_rules! on_every_fs_backend {
     )*};
 }
 
-/// A fresh directory under the system's temporary directory, removed (with its contents) on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("runtime-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create the test's temporary directory");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "../common/temp_dir.rs"]
+mod temp_dir;
+pub use temp_dir::TempDir;
 
 /// `len` bytes that differ from one position to the next (and from those of another `seed`),
 /// so that a misplaced chunk shows.
