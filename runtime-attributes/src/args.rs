@@ -44,6 +44,15 @@ impl Args {
     }
 }
 
+/// Stores an option given once; the error for one given twice, at the second's `span`.
+fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, name: &str) -> Option<syn::Error> {
+    if slot.is_some() {
+        return Some(syn::Error::new(span, format!("`{name}` is given twice")));
+    }
+    *slot = Some(value);
+    None
+}
+
 /// Reads `A, B, name = EXPR, timeout = "5s", start_paused, shutdown_timeout = "1s",
 /// allow_task_panics`, collecting every error.
 pub fn parse(attr: TokenStream) -> syn::Result<Args> {
@@ -58,31 +67,25 @@ pub fn parse(attr: TokenStream) -> syn::Result<Args> {
         let option_seen = args.option_seen();
         match classify(expr) {
             Ok(Arg::Timeout(timeout)) => {
-                if args.timeout.is_some() {
-                    push(syn::Error::new(timeout.span, "`timeout` is given twice"));
-                } else {
-                    args.timeout = Some(timeout);
+                let span = timeout.span;
+                if let Some(e) = set_once(&mut args.timeout, timeout, span, "timeout") {
+                    push(e);
                 }
             }
             Ok(Arg::StartPaused(span)) => {
-                if args.start_paused.is_some() {
-                    push(syn::Error::new(span, "`start_paused` is given twice"));
-                } else {
-                    args.start_paused = Some(span);
+                if let Some(e) = set_once(&mut args.start_paused, span, span, "start_paused") {
+                    push(e);
                 }
             }
             Ok(Arg::ShutdownTimeout(timeout)) => {
-                if args.shutdown_timeout.is_some() {
-                    push(syn::Error::new(timeout.span, "`shutdown_timeout` is given twice"));
-                } else {
-                    args.shutdown_timeout = Some(timeout);
+                let span = timeout.span;
+                if let Some(e) = set_once(&mut args.shutdown_timeout, timeout, span, "shutdown_timeout") {
+                    push(e);
                 }
             }
             Ok(Arg::AllowTaskPanics(span)) => {
-                if args.allow_task_panics.is_some() {
-                    push(syn::Error::new(span, "`allow_task_panics` is given twice"));
-                } else {
-                    args.allow_task_panics = Some(span);
+                if let Some(e) = set_once(&mut args.allow_task_panics, span, span, "allow_task_panics") {
+                    push(e);
                 }
             }
             Ok(Arg::Backend(backend)) => {
