@@ -53,6 +53,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub mod completion;
 mod enter;
 #[cfg(unix)]
 pub mod fd;

@@ -126,3 +126,91 @@ fn concurrent_inline_polls() {
         assert_shut_down(&task, &mut join, &dropped, &during);
     });
 }
+
+/// A waker that notifies a model's waiting thread (loom's park and unpark).
+struct Flag(loom::sync::Notify);
+
+impl std::task::Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.notify();
+    }
+}
+
+/// A waker that counts its wakes.
+struct Counter(AtomicUsize);
+
+impl std::task::Wake for Counter {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// The completion queue of a task set: two reporters on other threads, while the owner waits.
+/// Every report arrives once, and the owner is woken for it.
+#[test]
+fn completion_reports_reach_a_waiting_owner() {
+    loom::model(|| {
+        let mut queue = crate::completion::Completions::new();
+        let (mut first, second) = (queue.reporter(), queue.reporter());
+        let a = loom::thread::spawn(move || first.set(1));
+        let b = loom::thread::spawn(move || drop(second));
+        let flag = std::sync::Arc::new(Flag(loom::sync::Notify::new()));
+        let waker = Waker::from(flag.clone());
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            match queue.poll_next(&mut Context::from_waker(&waker)) {
+                Poll::Ready(next) => seen.push(next),
+                // A lost wake leaves the owner waiting forever, which loom reports.
+                Poll::Pending => flag.0.wait(),
+            }
+        }
+        a.join().unwrap();
+        b.join().unwrap();
+        seen.sort();
+        assert_eq!(seen, [None, Some(1)]);
+    });
+}
+
+/// The owner gives up while a reporter reports: the state is freed once, by the last one,
+/// with the value dropped once (loom checks the cells for accesses after the free).
+#[test]
+fn completion_owner_and_reporter_race_to_free() {
+    loom::model(|| {
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut queue = crate::completion::Completions::new();
+        let mut reporter = queue.reporter();
+        let value = Counted(drops.clone());
+        let reporting = loom::thread::spawn(move || reporter.set(value));
+        // The owner may wait first, so that the reporter also goes through WAKING.
+        let _ = queue.poll_next(&mut Context::from_waker(Waker::noop()));
+        drop(queue);
+        reporting.join().unwrap();
+        assert_eq!(drops.load(SeqCst), 1, "the value is dropped once");
+    });
+}
+
+/// A cancel racing with a member storing its waker: the member either sees the cancel or is
+/// woken for it, never neither.
+#[test]
+fn completion_cancel_reaches_a_registering_member() {
+    loom::model(|| {
+        let mut queue = crate::completion::Completions::<()>::new();
+        let mut reporter = queue.reporter();
+        let count = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let member = loom::thread::spawn(move || {
+            let saw = reporter.register(&waker);
+            drop(reporter);
+            saw
+        });
+        queue.cancel();
+        let saw_cancel = member.join().unwrap();
+        assert!(saw_cancel || count.0.load(SeqCst) == 1, "the cancel was lost");
+    });
+}

@@ -302,12 +302,14 @@ where
         dealloc: Self::dealloc,
     };
 
-    fn allocate(future: F, driver: Driver) -> NonNull<Header> {
+    /// A block with two references: one for the returned `Task`, one for the join handle
+    /// (`joined`, with its interest in the outcome) or for a [`Kept`] (without).
+    fn allocate(future: F, driver: Driver, joined: bool) -> NonNull<Header> {
         let (kind, driver) = driver.into_slot();
+        let interest = if joined { JOIN_INTEREST } else { 0 };
         let cell = Box::new(Cell {
             header: Header {
-                // One reference for the returned `Task`, one for the join handle.
-                state: AtomicUsize::new((2 * REF_ONE) | SCHEDULED | JOIN_INTEREST | kind),
+                state: AtomicUsize::new((2 * REF_ONE) | SCHEDULED | interest | kind),
                 vtable: &Self::VTABLE,
                 driver,
                 join_waker: UnsafeCell::new(None),
@@ -1008,6 +1010,15 @@ trait BuildTask {
 struct Spawning<F: Future> {
     future: Option<F>,
     join: Option<JoinHandle<F::Output>>,
+    /// Keep a reference without a join handle ([`Kept`]) instead.
+    keep_only: bool,
+    kept: Option<Task>,
+}
+
+impl<F: Future> Spawning<F> {
+    fn new(future: F, keep_only: bool) -> Spawning<F> {
+        Spawning { future: Some(future), join: None, keep_only, kept: None }
+    }
 }
 
 impl<F> BuildTask for Spawning<F>
@@ -1017,9 +1028,13 @@ where
 {
     fn build(&mut self, driver: Driver) -> Task {
         let future = self.future.take().expect("`NewTask::build` is called at most once");
-        let ptr = Cell::allocate(future, driver);
+        let ptr = Cell::allocate(future, driver, !self.keep_only);
         let raw = RawTask { ptr };
-        self.join = Some(JoinHandle::block(raw));
+        if self.keep_only {
+            self.kept = Some(Task { raw });
+        } else {
+            self.join = Some(JoinHandle::block(raw));
+        }
         Task { raw }
     }
 }
@@ -1032,7 +1047,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let mut spawning = Spawning { future: Some(future), join: None };
+    let mut spawning = Spawning::new(future, false);
     let task = spawning.build(driver);
     (task, spawning.join.expect("`build` stores the join handle"))
 }
@@ -1060,7 +1075,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let mut spawning = Spawning { future: Some(BlockingJob(Some(job))), join: None };
+    let mut spawning = Spawning::new(BlockingJob(Some(job)), false);
     instance.spawn_blocking(NewTask { build: &mut spawning })?;
     spawning.join.ok_or_else(crate::SpawnError::shutdown)
 }
@@ -1094,9 +1109,64 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let mut spawning = Spawning { future: Some(future), join: None };
+    let mut spawning = Spawning::new(future, false);
     instance.spawn(NewTask { build: &mut spawning })?;
     spawning.join.ok_or_else(crate::SpawnError::shutdown)
+}
+
+/// What [`spawn_unjoined_on`] keeps of a task: its memory, until this is dropped. It neither
+/// joins nor cancels.
+pub struct Kept(#[allow(dead_code, reason = "held for its drop, which lets go of the task")] KeptTask);
+
+#[allow(dead_code, reason = "each variant is held for its drop")]
+enum KeptTask {
+    /// A reference to a task block, without interest in its outcome.
+    Block(Task),
+    #[cfg(feature = "tokio")]
+    Tokio(tokio::task::JoinHandle<()>),
+}
+
+impl fmt::Debug for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Kept")
+    }
+}
+
+/// Spawns `future` on `instance` for a caller that takes the output some other way (a task
+/// set's member reports it), keeping a reference to the task only where that pays.
+///
+/// A task is freed by whoever lets go of it last. Without a reference that is the worker that
+/// completes it, and on a runtime with several threads that frees memory across threads (into
+/// the allocator arena of the thread that made it, under that arena's lock, racing its next
+/// allocations): keeping a reference until the output was taken, then dropping it on the
+/// spawner's thread, costs less. The reference is a [`Kept`]: no join interest (the output,
+/// `()`, is dropped where the task completes), so letting go of it is one atomic step. On Tokio's current-thread runtime every
+/// task is made and freed on the one thread: there nothing is kept (`None`).
+///
+/// # Errors
+/// The instance refused the task (it has shut down): `future` is dropped.
+#[inline]
+pub fn spawn_unjoined_on<F>(instance: &dyn crate::Instance, future: F) -> Result<Option<Kept>, crate::SpawnError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    #[cfg(feature = "tokio")]
+    if let Some(handle) = instance.tokio_handle() {
+        let handle = handle?;
+        let join = handle.spawn(future);
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+            // Dropped while the task has not run yet: Tokio's cheapest detach.
+            drop(join);
+            return Ok(None);
+        }
+        return Ok(Some(Kept(KeptTask::Tokio(join))));
+    }
+    let mut spawning = Spawning::new(future, true);
+    instance.spawn(NewTask { build: &mut spawning })?;
+    match spawning.kept {
+        Some(task) => Ok(Some(Kept(KeptTask::Block(task)))),
+        None => Err(crate::SpawnError::shutdown()),
+    }
 }
 
 impl<T: Send + 'static> JoinHandle<T> {

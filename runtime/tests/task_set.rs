@@ -148,6 +148,62 @@ on_every_backend! {
         }
     }
 
+    async fn rounds_of_spawns_joins_and_cancels_lose_and_repeat_nothing() {
+        // Tasks that finish at once, after yields, when triggered, or never; each round joins
+        // some of them and cancels the rest. Every output is joined at most once, and every
+        // future is dropped by the time `cancel_all` resolves.
+        let drops = DropCounter::default();
+        let mut set = TaskSet::new();
+        for round in 0..20u64 {
+            let mut triggers = Vec::new();
+            for i in 0..200u64 {
+                let token = drops.token();
+                let id = round * 1000 + i;
+                match i % 4 {
+                    0 => set.spawn(async move {
+                        let _token = token;
+                        id
+                    }),
+                    1 => set.spawn(async move {
+                        let _token = token;
+                        runtime::task::yield_now().await;
+                        runtime::task::yield_now().await;
+                        id
+                    }),
+                    2 => {
+                        let (tx, rx) = oneshot::channel::<()>();
+                        triggers.push(tx);
+                        set.spawn(async move {
+                            let _token = token;
+                            let _ = rx.await;
+                            id
+                        });
+                    }
+                    _ => set.spawn(async move {
+                        let _token = token;
+                        futures::future::pending::<()>().await;
+                        id
+                    }),
+                }
+            }
+            // Half of the triggered ones can finish: 125 of the round's 200 can.
+            for tx in triggers.drain(..).step_by(2) {
+                tx.send(()).expect("the task waits");
+            }
+            let mut joined = std::collections::HashSet::new();
+            for _ in 0..100 {
+                let id = set.join_next().await.expect("a task finishes");
+                assert_eq!(id / 1000, round, "an output of an earlier round");
+                assert_ne!(id % 4, 3, "a task that never finishes was joined");
+                assert!(joined.insert(id), "{id} joined twice");
+            }
+            assert_eq!(set.len(), 100);
+            set.cancel_all().await;
+            assert_eq!(drops.dropped() as u64, (round + 1) * 200, "round {round}");
+            assert!(set.is_empty());
+        }
+    }
+
     async fn join_next_is_cancel_safe() {
         let mut set = TaskSet::new();
         let (tx, rx) = oneshot::channel::<()>();

@@ -1,51 +1,40 @@
 //! `TaskSet`: tasks joined in the order they finish, cancelled together.
 //!
-//! Each task of a set is its future wrapped in a [`Member`]. A member catches its future's
-//! output or panic, drops the future, and queues the outcome in the set's [`Shared`] state,
-//! waking the joiner if it waits; `join_next` takes the queue in one lock and pops it, so
-//! joining waits on no task. A member dropped before it had an outcome (by its runtime's
-//! shutdown, or a refused spawn) queues that fact instead. The set keeps as many join handles
-//! as it has tasks and drops the oldest at each join: they neither cancel nor join, but a
-//! handle let go at once would be let go while another worker runs its task (contending for
-//! the task's state), and a finished task's memory is then freed on the set's thread.
+//! Each task of a set is its future wrapped in a [`Member`], which holds a reporter of the set's
+//! completion queue (`runtime_raw::completion`). A member catches its future's output or panic,
+//! drops the future, and reports the outcome; `join_next` takes the reports in the order they
+//! were made. A member dropped before it reported (by its runtime's shutdown, or a refused
+//! spawn) reports nothing, which joins as a shutdown.
 //!
-//! Cancelling works without handles: the set raises `cancelled` and wakes every member that is
-//! waiting (a member stores its task's waker in the set the first time it returns `Pending`,
-//! and again only if the waker changes); a member polled with `cancelled` up drops its future.
-//! Each member counts itself `finished` once its future is gone, which is what `cancel_all`
-//! waits for. Per task that is one `Arc` clone and one short lock at completion beside the
-//! handle a plain spawn keeps, where that spawn pays for the handle's await: a member that
-//! never waits never registers.
+//! A report is one compare-and-swap on the queue's shared word, which also gives up the
+//! member's share of the queue: no lock, no reference count per member. The outcome travels in
+//! the member's slot, so the set never polls a join handle; it keeps, where that pays, only a
+//! reference to each task ([`raw::task::Kept`]: no join interest, no output), dropped one per
+//! join, oldest first, so that tasks are freed on the set's thread rather than across threads
+//! (see `raw::task::spawn_unjoined_on`; on Tokio's current-thread runtime nothing is kept). So
+//! a task of a set costs about what a spawn whose handle is kept and awaited costs (bench rows
+//! `task_set_10k` and `spawn_many_10k`).
+//!
+//! Cancelling goes through the queue: it raises a flag that members read at each poll, and
+//! wakes every member that waits (a member stores its task's waker in its slot when it returns
+//! `Pending`, taking the slot's lock only when the waker differs from the one stored). A member
+//! that sees the flag drops its future and reports nothing; `cancel_all` waits until every
+//! member has reported.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::panics;
 use crate::raw;
+use crate::raw::completion::{Completions, Reporter};
 use crate::raw::task::Outcome;
 
 /// Message of the panic when a task of a set was dropped before it finished, and the set did
 /// not cancel it: its runtime shut down.
 const MEMBER_DROPPED: &str = raw::task::DROPPED_BY_SHUTDOWN;
-
-/// A member's key in [`State::waiting`] before it registered a waker.
-const NOT_REGISTERED: usize = usize::MAX;
-
-/// Outcomes are queued in chunks of this many: the queue grows without moving (or reallocating)
-/// what it holds, and the joiner hands drained chunks back for reuse.
-const CHUNK: usize = 64;
-
-/// Drained chunks a set keeps for reuse, at most.
-const SPARE_CHUNKS: usize = 64;
-
-/// A run of queued outcomes, oldest first.
-type Chunk<T> = VecDeque<Outcome<T>>;
 
 /// A set of spawned tasks with the same output: joined in the order they finish, cancelled
 /// together, and cancelled when the set is dropped.
@@ -72,222 +61,45 @@ type Chunk<T> = VecDeque<Outcome<T>>;
 /// ```
 pub struct TaskSet<T> {
     len: usize,
-    /// Members spawned into `shared`, finished or not: what `cancel_all` waits for.
-    spawned: usize,
-    /// Made by the first spawn (so that `new` works anywhere and allocates nothing), let go by
-    /// `cancel_all` (the members it cancelled report to the old one, which nobody reads).
-    shared: Option<Arc<Shared<T>>>,
-    /// Outcomes taken from the shared queue in one go, to join without a lock each: the
-    /// chunks before `ready_at` are drained, the others are joined in order.
-    ready: Vec<Chunk<T>>,
-    ready_at: usize,
-    /// As many join handles as the set has tasks, oldest first, dropped one per join (see the
-    /// module docs).
-    handles: VecDeque<raw::task::JoinHandle<()>>,
-}
-
-/// What a set shares with its members. Each part has cache lines of its own: the `Arc`'s count
-/// changes with every spawn and every member's end, the lock with every completion, and the
-/// flag is read by every poll.
-struct Shared<T> {
-    /// Raised (under the lock, with `State::cancelled`) by `cancel_all` or the set's drop; read
-    /// by a member at the start of each poll, without the lock.
-    cancelled: Padded<AtomicBool>,
-    state: Padded<Mutex<State<T>>>,
-}
-
-/// A value alone on its cache lines (two, as the adjacent-line prefetcher pairs them).
-#[repr(align(128))]
-struct Padded<T>(T);
-
-struct State<T> {
-    /// The outcomes of the members that finished, in that order.
-    done: Vec<Chunk<T>>,
-    /// Drained chunks, empty, for `done` to reuse.
-    spare: Vec<Chunk<T>>,
-    /// The joiner's waker.
-    joiner: Option<Waker>,
-    /// The wakers of members that returned `Pending`, by key (`None`: a free key).
-    waiting: Vec<Option<Waker>>,
-    free: Vec<usize>,
-    /// Members whose future is gone (finished, cancelled, or dropped by a shutdown).
-    finished: usize,
-    cancelled: bool,
-    /// After a cancel: how many members there are, and the waker of the `cancel_all` future
-    /// waiting for all of them to finish.
-    cancel_target: usize,
-    canceller: Option<Waker>,
-}
-
-impl<T> State<T> {
-    /// Queues an outcome after those already queued.
-    fn push(&mut self, outcome: Outcome<T>) {
-        if let Some(last) = self.done.last_mut()
-            && last.len() < CHUNK
-        {
-            last.push_back(outcome);
-            return;
-        }
-        let mut chunk = self.spare.pop().unwrap_or_else(|| VecDeque::with_capacity(CHUNK));
-        chunk.push_back(outcome);
-        self.done.push(chunk);
-    }
-}
-
-impl<T> Shared<T> {
-    fn new() -> Shared<T> {
-        Shared {
-            cancelled: Padded(AtomicBool::new(false)),
-            state: Padded(Mutex::new(State {
-                done: Vec::new(),
-                spare: Vec::new(),
-                joiner: None,
-                waiting: Vec::new(),
-                free: Vec::new(),
-                finished: 0,
-                cancelled: false,
-                cancel_target: 0,
-                canceller: None,
-            })),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Cancels every member of `spawned`: members that wait are woken to drop their futures,
-    /// the others drop theirs at their next poll. Outputs not joined are dropped.
-    fn cancel(&self, spawned: usize) {
-        let (done, waiting) = {
-            let mut state = self.lock();
-            state.cancelled = true;
-            self.cancelled.0.store(true, Ordering::Release);
-            state.cancel_target = spawned;
-            state.free.clear();
-            state.spare = Vec::new();
-            (std::mem::take(&mut state.done), std::mem::take(&mut state.waiting))
-        };
-        // Outside the lock: an output's destructor or a waker may do anything.
-        drop(done);
-        for waker in waiting.into_iter().flatten() {
-            // A member's waker is its task's, but may be anyone's: a panic must not stop the
-            // other members' cancels.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
-        }
-    }
-
-    /// Resolves once every member spawned (`spawned`, as passed to `cancel`) has finished.
-    fn poll_cancelled(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.lock();
-        if state.finished >= state.cancel_target {
-            return Poll::Ready(());
-        }
-        if !state.canceller.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-            state.canceller = Some(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-/// A member's link to its set: where it registers its waker and reports its outcome.
-struct Notice<T> {
-    shared: Arc<Shared<T>>,
-    /// Its key in `State::waiting`, or `NOT_REGISTERED`.
-    key: usize,
-    /// The waker registered there, to skip the lock while it stays the same.
-    registered: Option<Waker>,
-    /// The future is gone and that was reported.
-    finished: bool,
-}
-
-impl<T> Notice<T> {
-    /// Stores `waker` for a cancel to wake; `false` when the set has been cancelled meanwhile
-    /// (the member must then drop its future itself).
-    fn register(&mut self, waker: &Waker) -> bool {
-        if self.registered.as_ref().is_some_and(|registered| registered.will_wake(waker)) {
-            // A cancel wakes this very waker (or the member already saw the cancel).
-            return true;
-        }
-        // Cloned and dropped outside the lock: a waker may run any code.
-        let stored = waker.clone();
-        let old = {
-            let mut state = self.shared.lock();
-            if state.cancelled {
-                return false;
-            }
-            if self.key == NOT_REGISTERED {
-                self.key = state.free.pop().unwrap_or_else(|| {
-                    state.waiting.push(None);
-                    state.waiting.len() - 1
-                });
-            }
-            state.waiting[self.key].replace(stored)
-        };
-        drop(old);
-        self.registered = Some(waker.clone());
-        true
-    }
-
-    /// Reports that the future is gone, with its outcome (`None` for a cancel): queued for the
-    /// joiner unless the set was cancelled, in which case the `cancel_all` future may be done.
-    fn finish(&mut self, outcome: Option<Outcome<T>>) {
-        self.finished = true;
-        let (to_wake, unread, unregistered) = {
-            let mut state = self.shared.lock();
-            state.finished += 1;
-            let mut unregistered = None;
-            if self.key != NOT_REGISTERED && !state.cancelled {
-                unregistered = state.waiting[self.key].take();
-                state.free.push(self.key);
-            }
-            if state.cancelled {
-                let to_wake = if state.finished >= state.cancel_target { state.canceller.take() } else { None };
-                (to_wake, outcome, unregistered)
-            } else {
-                if let Some(outcome) = outcome {
-                    state.push(outcome);
-                }
-                (state.joiner.take(), None, unregistered)
-            }
-        };
-        // Outside the lock: a cancelled member's output, and wakers, may run any code.
-        drop(unread);
-        drop(unregistered);
-        if let Some(waker) = to_wake {
-            // The joiner's waker may be anyone's, and may panic: not on this task's thread.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
-        }
-    }
-}
-
-impl<T> Drop for Notice<T> {
-    fn drop(&mut self) {
-        if !self.finished {
-            // Dropped unfinished (its future already gone): by the runtime's shutdown, or by a
-            // refused spawn.
-            self.finish(Some(Outcome::Shutdown));
-        }
-    }
+    /// Made by the first spawn (so that `new` works anywhere and allocates nothing), taken by
+    /// `cancel_all` (the next spawn makes a new one).
+    queue: Option<Completions<Outcome<T>>>,
+    /// References to the tasks, where keeping them pays (see `raw::task::spawn_unjoined_on`):
+    /// as many as the set has tasks, oldest first, dropped one per join. They neither cancel
+    /// nor join (the queue does); they make the set's thread the one that frees the tasks.
+    kept: KeptTasks,
 }
 
 pin_project_lite::pin_project! {
-    /// A task of a set: the future until it has an outcome, then its notice alone. The fields
-    /// drop in order: a future dropped unfinished is gone before its notice reports it.
-    struct Member<F: Future> {
-        #[pin]
-        future: Option<F>,
-        notice: Notice<F::Output>,
+    /// A task of a set: its future and its reporter until it has an outcome, then nothing. A
+    /// reporter reports when dropped; the future always goes first (the variant's fields drop
+    /// in order, and `project_replace` drops the pinned future before it hands the reporter
+    /// back), so a future dropped unfinished is gone before its joiner can hear of it. (An
+    /// enum rather than an `Option` around the future: the reporter's niche keeps a member one
+    /// pointer larger than its future, and a task's size counts: Tokio rounds it up to 128
+    /// bytes.)
+    #[project = MemberProj]
+    #[project_replace = MemberDone]
+    enum Member<F: Future> {
+        Running {
+            #[pin]
+            future: F,
+            reporter: Reporter<Outcome<F::Output>>,
+        },
+        Done,
     }
 }
 
 impl<F: Future> Member<F> {
-    /// Drops the future of a cancelled member and reports it. A panic of its destructor is
-    /// dropped with it: the set does not want this task's outcome.
-    fn cancel(self: Pin<&mut Self>) -> Poll<()> {
-        let mut this = self.project();
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
-        this.notice.finish(None);
+    /// Drops the future in place, then the reporter, which reports `outcome` (`None`: a cancel).
+    /// A panic of the future's destructor is contained, as a spawned task's is; the outcome
+    /// is reported either way.
+    fn finish(mut self: Pin<&mut Self>, outcome: Option<Outcome<F::Output>>) -> Poll<()> {
+        if let (MemberProj::Running { reporter, .. }, Some(outcome)) = (self.as_mut().project(), outcome) {
+            reporter.set(outcome);
+        }
+        // The reporter comes back, or is dropped while the panic unwinds: it reports either way.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(self.project_replace(Member::Done))));
         Poll::Ready(())
     }
 }
@@ -296,35 +108,62 @@ impl<F: Future> Future for Member<F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.future.is_none() {
+        let MemberProj::Running { future, reporter } = self.as_mut().project() else {
             return Poll::Ready(());
-        }
-        if self.notice.shared.cancelled.0.load(Ordering::Acquire) {
-            return self.cancel();
-        }
-        let mut this = self.as_mut().project();
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
-            unreachable!("checked above");
         };
+        if reporter.is_cancelled() {
+            return self.finish(None);
+        }
         let outcome = match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => {
-                if this.notice.register(cx.waker()) {
-                    return Poll::Pending;
+                if reporter.register(cx.waker()) {
+                    return self.finish(None);
                 }
-                return self.cancel();
+                return Poll::Pending;
             }
             Ok(Poll::Ready(value)) => Outcome::Value(value),
             Err(payload) => Outcome::Panicked(payload),
         };
-        // The future is dropped before its outcome can be joined, as with a join handle; a
-        // panic of its destructor is the task's panic.
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
-            drop(outcome);
-            this.notice.finish(Some(Outcome::Panicked(payload)));
-            return Poll::Ready(());
+        self.finish(Some(outcome))
+    }
+}
+
+/// Taken references at the front of [`KeptTasks`] that make it compact, once they are most of it.
+const COMPACT_AT: usize = 1024;
+
+/// The kept task references, oldest first: a vector taken from the front by an index, emptied
+/// (keeping its memory) whenever every reference in it was taken, and compacted once most were
+/// (a set that never empties does not grow without bound). The cheapest of the queues tried:
+/// a `VecDeque` of fixed-size chunks (to avoid reallocating large blocks) cost ~40 ns more per
+/// spawn on Native with one worker.
+#[derive(Default)]
+struct KeptTasks {
+    /// Taken references leave `None`s before `next`.
+    tasks: Vec<Option<raw::task::Kept>>,
+    next: usize,
+}
+
+impl KeptTasks {
+    fn push_back(&mut self, task: raw::task::Kept) {
+        self.tasks.push(Some(task));
+    }
+
+    fn pop_front(&mut self) -> Option<raw::task::Kept> {
+        let task = self.tasks.get_mut(self.next)?.take();
+        self.next += 1;
+        if self.next == self.tasks.len() {
+            self.tasks.clear();
+            self.next = 0;
+        } else if self.next >= COMPACT_AT && self.next * 2 >= self.tasks.len() {
+            self.tasks.drain(..self.next);
+            self.next = 0;
         }
-        this.notice.finish(Some(outcome));
-        Poll::Ready(())
+        task
+    }
+
+    fn clear(&mut self) {
+        self.tasks.clear();
+        self.next = 0;
     }
 }
 
@@ -337,7 +176,7 @@ impl<T> TaskSet<T> {
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> TaskSet<T> {
-        TaskSet { len: 0, spawned: 0, shared: None, ready: Vec::new(), ready_at: 0, handles: VecDeque::new() }
+        TaskSet { len: 0, queue: None, kept: KeptTasks::default() }
     }
 
     /// How many tasks are in the set: running, or finished and not yet joined.
@@ -388,24 +227,27 @@ impl<T> TaskSet<T> {
     {
         let recorder = panics::in_scope();
         crate::with_instance("runtime::task::TaskSet::spawn", |instance| {
-            let shared = self.shared.get_or_insert_with(|| Arc::new(Shared::new())).clone();
-            let notice = Notice { shared, key: NOT_REGISTERED, registered: None, finished: false };
+            // Made only once a runtime is found: a reporter always reports, and a task that
+            // never was must not be joined.
+            let reporter = self.queue.get_or_insert_with(Completions::new).reporter();
             // A panic goes through the recorder (inside the member) before the member catches
             // it: unjoined, it stays unclaimed and fails the test, as a detached task's does.
-            // The task is detached: the set cancels it through its notice. A stopped instance
-            // drops the member, whose notice queues a shutdown: joining it reports that, as
+            // The task is detached: the set cancels it through its reporter. A stopped instance
+            // drops the member, which then reports nothing: joining it reports a shutdown, as
             // awaiting a refused spawn's handle does.
+            // A refused spawn's error carries nothing the set needs: its member reported.
             let spawned = match recorder {
-                None => raw::task::spawn_on(&**instance, Member { future: Some(future), notice }),
-                Some(recorder) => raw::task::spawn_on(
+                None => raw::task::spawn_unjoined_on(&**instance, Member::Running { future, reporter }),
+                Some(recorder) => raw::task::spawn_unjoined_on(
                     &**instance,
-                    Member { future: Some(panics::Recorded::new(future, recorder)), notice },
+                    Member::Running { future: panics::Recorded::new(future, recorder), reporter },
                 ),
             };
-            self.handles.push_back(spawned.unwrap_or_else(|_| raw::task::JoinHandle::shut_down()));
+            if let Ok(Some(task)) = spawned {
+                self.kept.push_back(task);
+            }
+            self.len += 1;
         });
-        self.spawned += 1;
-        self.len += 1;
     }
 
     /// Waits for the next task of the set to finish and returns its output; `None` when the
@@ -442,38 +284,18 @@ impl<T> TaskSet<T> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
-        let outcome = loop {
-            if let Some(chunk) = self.ready.get_mut(self.ready_at) {
-                match chunk.pop_front() {
-                    Some(outcome) => break outcome,
-                    None => {
-                        self.ready_at += 1;
-                        continue;
-                    }
-                }
-            }
-            let Some(shared) = &self.shared else {
-                unreachable!("a set with tasks has its shared state");
-            };
-            let mut state = shared.lock();
-            if state.done.is_empty() {
-                if !state.joiner.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
-                    state.joiner = Some(cx.waker().clone());
-                }
-                return Poll::Pending;
-            }
-            // Everything queued so far, in order; the drained chunks go back for reuse.
-            let room = SPARE_CHUNKS.saturating_sub(state.spare.len());
-            state.spare.extend(self.ready.drain(..).take(room));
-            std::mem::swap(&mut state.done, &mut self.ready);
-            self.ready_at = 0;
+        let Some(queue) = &mut self.queue else {
+            unreachable!("a set with tasks has its queue");
+        };
+        let Poll::Ready(outcome) = queue.poll_next(cx) else {
+            return Poll::Pending;
         };
         self.len -= 1;
-        drop(self.handles.pop_front());
+        drop(self.kept.pop_front());
         Poll::Ready(Some(match outcome {
-            Outcome::Value(value) => value,
-            Outcome::Panicked(payload) => panic::resume_unwind(panics::claim(payload)),
-            Outcome::Shutdown | Outcome::Cancelled => panic!("{MEMBER_DROPPED}"),
+            Some(Outcome::Value(value)) => value,
+            Some(Outcome::Panicked(payload)) => panic::resume_unwind(panics::claim(payload)),
+            None | Some(Outcome::Shutdown | Outcome::Cancelled) => panic!("{MEMBER_DROPPED}"),
         }))
     }
 
@@ -501,19 +323,16 @@ impl<T> TaskSet<T> {
     /// The cancels are requested when this is called; dropping the future only stops waiting
     /// for them to take effect.
     pub fn cancel_all(&mut self) -> impl Future<Output = ()> + use<T> {
-        let shared = self.shared.take();
-        let spawned = std::mem::take(&mut self.spawned);
-        self.len = 0;
-        // Outputs not joined, and panics, go with it: a panic there stays unclaimed.
-        self.ready.clear();
-        self.ready_at = 0;
-        // The members drop their futures (see `Shared::cancel`): the handles only detach.
-        self.handles.clear();
-        if let Some(shared) = &shared {
-            shared.cancel(spawned);
+        let live = std::mem::take(&mut self.len) > 0;
+        self.kept.clear();
+        let mut queue = self.queue.take();
+        if let Some(queue) = &mut queue
+            && live
+        {
+            queue.cancel();
         }
-        futures::future::poll_fn(move |cx| match &shared {
-            Some(shared) => shared.poll_cancelled(cx),
+        futures::future::poll_fn(move |cx| match &mut queue {
+            Some(queue) => queue.poll_idle(cx),
             None => Poll::Ready(()),
         })
     }
@@ -527,8 +346,12 @@ impl<T> Default for TaskSet<T> {
 
 impl<T> Drop for TaskSet<T> {
     fn drop(&mut self) {
-        if let Some(shared) = &self.shared {
-            shared.cancel(self.spawned);
+        if let Some(queue) = &mut self.queue
+            && self.len > 0
+        {
+            // The members report to the queue after the set let go of it; the last one frees it
+            // with the outputs not joined.
+            queue.cancel();
         }
     }
 }
@@ -536,5 +359,22 @@ impl<T> Drop for TaskSet<T> {
 impl<T> fmt::Debug for TaskSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskSet").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member is its future plus one word: Tokio rounds a task up to 128 bytes, and a small
+    /// future's task must stay that size inside a set too.
+    #[test]
+    fn a_member_is_one_word_larger_than_its_future() {
+        let value = std::hint::black_box(5usize);
+        let future = async move { value };
+        assert_eq!(std::mem::size_of_val(&future), 16);
+        fn member_size<F: Future>(_: &F) -> usize {
+            std::mem::size_of::<Member<F>>()
+        }
+        assert_eq!(member_size(&future), 16 + std::mem::size_of::<usize>());
     }
 }
