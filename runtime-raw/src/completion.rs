@@ -15,7 +15,7 @@
 //! a stack of reported slots, the owner's "I am waiting" flag, and how many parties still use
 //! the shared state; one atomic step both publishes a report and gives up the reporter's share.
 //! The owner takes the whole stack in one step and reads it oldest first, and takes shares for
-//! new reporters in batches ([`RESERVE`]), so making reporters touches the word once per batch.
+//! new reporters in batches (of 64), so making reporters touches the word once per batch.
 //! A member polls the cancel flag, which sits on cache lines of its own and changes once; it
 //! takes a lock (its slot's own) only to store a waker different from the one it stored last.
 //!
@@ -28,7 +28,7 @@
 //! | 33 | `WAKING` | a reporter that cleared `WAITING` is taking the waker out |
 //! | 34-63 | count | the owner (1 while it exists), its reserved shares, and live reporters |
 //!
-//! Slots live in segments of [`SEGMENT`] slots that never move (a page each, for a small value:
+//! Slots live in segments of 64 slots that never move (a page each, for a small value:
 //! the allocator reuses them from set to set without going to the kernel), owned by the shared
 //! state; whoever brings the count to 0 frees it, with the values never taken.
 
