@@ -375,7 +375,12 @@ fn main() {
     let started = std::time::Instant::now();
     // Round 0 warms every runtime up and is not recorded.
     for round in 0..=samples {
-        for (w, &workload) in workloads.iter().enumerate() {
+        // Every other round runs the workloads in reverse, so that no workload always runs
+        // right after the same one (a runtime's heap is left as the last workload left it).
+        let order: Vec<usize> =
+            if round % 2 == 0 { (0..workloads.len()).collect() } else { (0..workloads.len()).rev().collect() };
+        for w in order {
+            let workload = workloads[w];
             for k in 0..variants.len() {
                 // Rotate the order, so no variant always runs right after another.
                 let variant = variants[(k + round + w) % variants.len()];

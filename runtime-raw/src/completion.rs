@@ -17,7 +17,14 @@
 //! The owner takes the whole stack in one step and reads it oldest first, and takes shares for
 //! new reporters in batches (of 64), so making reporters touches the word once per batch.
 //! A member polls the cancel flag, which sits on cache lines of its own and changes once; it
-//! takes a lock (its slot's own) only to store a waker different from the one it stored last.
+//! takes a lock (its own) only to store a waker different from the one it stored last.
+//!
+//! A task set costs what it adds to every task, so the memory per member is kept small: a slot
+//! holds the link and the value only (24 bytes for a word-sized value). Slots live in aligned
+//! segments whose header holds what every member of the segment shares (the queue, the first
+//! index, the members' wakers): a reporter is the slot's address alone, and finds the header by
+//! masking it. The wakers, which only a member that waits needs, are made per segment by the
+//! first member of it that waits.
 //!
 //! # The word
 //!
@@ -28,17 +35,19 @@
 //! | 33 | `WAKING` | a reporter that cleared `WAITING` is taking the waker out |
 //! | 34-63 | count | the owner (1 while it exists), its reserved shares, and live reporters |
 //!
-//! Slots live in segments of 64 slots that never move (a page each, for a small value:
-//! the allocator reuses them from set to set without going to the kernel), owned by the shared
-//! state; whoever brings the count to 0 frees it, with the values never taken.
+//! Segments never move (a page each, for a small value: the allocator reuses them from set to
+//! set without going to the kernel) and belong to the shared state; whoever brings the count to
+//! 0 frees it, with the values never taken.
 
+use std::alloc::{self, Layout};
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{AtomicBool, AtomicU64, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, UnsafeCell};
 
 const HEAD: u64 = 0xFFFF_FFFF;
 const WAITING: u64 = 1 << 32;
@@ -53,9 +62,6 @@ pub const MAX_MEMBERS: usize = (1 << 30) - 1;
 /// Shares the owner takes at a time for the reporters it makes.
 const RESERVE: u64 = 64;
 
-/// Slots per segment.
-const SEGMENT: usize = 64;
-
 /// The message when a set would hold more than [`MAX_MEMBERS`].
 const TOO_MANY: &str = "a task set holds at most 2^30 - 1 tasks at once (running, or finished and not yet joined)";
 
@@ -63,33 +69,38 @@ fn count(word: u64) -> u64 {
     word >> COUNT_SHIFT
 }
 
-/// Segment and offset of slot `index`.
-fn locate(index: u32) -> (usize, usize) {
-    (index as usize / SEGMENT, index as usize % SEGMENT)
-}
-
-/// A member's place in the queue: a cache line of its own (for a small value), so that the
-/// owner handing out the next slot never contends with a member reporting in this one.
-#[repr(align(64))]
+/// A member's place in the queue.
 struct Slot<T> {
-    /// The queue, so that a reporter is one pointer (a member's size counts: it is in every
-    /// task of a set). Written with `index` when the slot is first handed out.
-    shared: NonNull<Shared<T>>,
-    index: u32,
     /// Head of the stack (index + 1, or 0) when this slot was pushed: written by its reporter
     /// before the push, read by the owner after it took the stack.
     next: UnsafeCell<u32>,
     /// The report: written by the reporter before the push, taken by the owner after.
     value: UnsafeCell<Option<T>>,
-    /// Guards writes of `waker`, and the owner's reads of it.
+}
+
+/// The start of every segment: what its members share, found from a slot's address.
+struct Header<T> {
+    shared: NonNull<Shared<T>>,
+    /// The index of the segment's first slot.
+    base: u32,
+    /// The members' wakers, one per slot, made by the first member of the segment that waits
+    /// (with a compare-and-swap: two may race to make it) and freed with the segment; `CLOSED`
+    /// once a cancel found none (the exchange orders that cancel against a member making them).
+    wakers: AtomicPtr<WakerCell>,
+}
+
+/// `Header::wakers` of a segment that a cancel found without cells: never made, never freed.
+const CLOSED: *mut WakerCell = ptr::dangling_mut();
+
+/// A member's waker, for a cancel to wake it. Only its member writes it (under `locked`), so the
+/// member reads it without the lock; the owner reads it under the lock, and clears it (no member
+/// left) when it takes the report.
+struct WakerCell {
     locked: AtomicBool,
-    /// The member's waker, for a cancel to wake it. Only its member writes it (under `locked`),
-    /// so the member reads it without the lock; the owner reads it under the lock, and clears
-    /// it (no member left) when it takes the report.
     waker: UnsafeCell<Option<Waker>>,
 }
 
-impl<T> Slot<T> {
+impl WakerCell {
     fn lock(&self) {
         while self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
             crate::sync::spin();
@@ -98,6 +109,89 @@ impl<T> Slot<T> {
 
     fn unlock(&self) {
         self.locked.store(false, Release);
+    }
+}
+
+/// The layout of a segment for values of type `T`.
+struct Segment<T>(PhantomData<T>);
+
+impl<T> Segment<T> {
+    const SLOT: usize = size_of::<Slot<T>>();
+    /// Where the slots start: past the header, aligned for them.
+    const SLOTS_AT: usize = size_of::<Header<T>>().next_multiple_of(align_of::<Slot<T>>());
+    /// A segment's size and alignment (a power of two: the mask that finds the header): a page,
+    /// or enough for 16 slots of a large value.
+    const BYTES: usize = {
+        let least = Self::SLOTS_AT + 16 * Self::SLOT;
+        if least <= 4096 { 4096 } else { least.next_power_of_two() }
+    };
+    /// Slots per segment.
+    const LEN: usize = (Self::BYTES - Self::SLOTS_AT) / Self::SLOT;
+
+    fn layout() -> Layout {
+        Layout::from_size_align(Self::BYTES, Self::BYTES).expect("a segment's size is a power of two")
+    }
+
+    /// Makes a segment for slots `base..base + LEN`.
+    fn make(shared: NonNull<Shared<T>>, base: u32) -> NonNull<u8> {
+        let layout = Self::layout();
+        // SAFETY: the layout has a non-zero size.
+        let Some(start) = NonNull::new(unsafe { alloc::alloc(layout) }) else { alloc::handle_alloc_error(layout) };
+        // SAFETY: the block is `BYTES` long and aligned to it; the header is at its start and
+        // the `LEN` slots after `SLOTS_AT`, each aligned (`SLOTS_AT` and `SLOT` are multiples of
+        // the slot's alignment) and inside it (`SLOTS_AT + LEN * SLOT <= BYTES`).
+        unsafe {
+            start.cast::<Header<T>>().write(Header { shared, base, wakers: AtomicPtr::new(ptr::null_mut()) });
+            for offset in 0..Self::LEN {
+                Self::slot(start, offset).write(Slot { next: UnsafeCell::new(0), value: UnsafeCell::new(None) });
+            }
+        }
+        start
+    }
+
+    /// Slot `offset` of the segment at `start`.
+    ///
+    /// # Safety
+    /// `start` is a segment's start and `offset < LEN`.
+    unsafe fn slot(start: NonNull<u8>, offset: usize) -> NonNull<Slot<T>> {
+        // SAFETY: per the contract, inside the segment.
+        unsafe { start.add(Self::SLOTS_AT + offset * Self::SLOT).cast() }
+    }
+
+    /// The header of the segment holding `slot`, and the slot's offset in it.
+    fn of(slot: NonNull<Slot<T>>) -> (NonNull<Header<T>>, usize) {
+        let start = slot.as_ptr().cast::<u8>().map_addr(|addr| addr & !(Self::BYTES - 1));
+        let offset = (slot.as_ptr().addr() - start.addr() - Self::SLOTS_AT) / Self::SLOT;
+        // SAFETY: a slot lies in a segment aligned to `BYTES`, so masking its address gives the
+        // segment's start (with the segment's provenance), where the header is.
+        (unsafe { NonNull::new_unchecked(start.cast::<Header<T>>()) }, offset)
+    }
+
+    /// The waker cells of the segment at `header`, if a member made them.
+    fn wakers(header: &Header<T>) -> Option<NonNull<WakerCell>> {
+        let cells = header.wakers.load(Acquire);
+        NonNull::new(cells).filter(|_| cells != CLOSED)
+    }
+
+    /// Frees the segment at `start` and everything in it.
+    ///
+    /// # Safety
+    /// `start` came from `make`, nobody else reaches the segment, and it is freed once.
+    unsafe fn free(start: NonNull<u8>) {
+        // SAFETY: per the contract: every slot and the header were written by `make`, the cells
+        // (if any) by `Reporter::cell`, each is dropped once, then the block is freed with the
+        // layout it was made with.
+        unsafe {
+            let header = start.cast::<Header<T>>();
+            if let Some(cells) = Self::wakers(header.as_ref()) {
+                drop(Box::from_raw(ptr::slice_from_raw_parts_mut(cells.as_ptr(), Self::LEN)));
+            }
+            ptr::drop_in_place(header.as_ptr());
+            for offset in 0..Self::LEN {
+                ptr::drop_in_place(Self::slot(start, offset).as_ptr());
+            }
+            alloc::dealloc(start.as_ptr(), Self::layout());
+        }
     }
 }
 
@@ -112,9 +206,12 @@ struct Shared<T> {
     /// The owner's waker: written by the owner while `WAITING` and `WAKING` are clear, taken by
     /// the reporter whose push cleared `WAITING` (and so set `WAKING`).
     waker: UnsafeCell<Option<Waker>>,
-    /// The segments, in index order: written and read by the owner only, then read by whoever
-    /// frees the state, after the count's last decrement ordered it after the owner's writes.
-    segments: UnsafeCell<Vec<NonNull<Slot<T>>>>,
+    /// The segments' starts, in index order: written and read by the owner only, then read by
+    /// whoever frees the state, after the count's last decrement ordered it after the owner's
+    /// writes.
+    segments: UnsafeCell<Vec<NonNull<u8>>>,
+    /// The segments hold (and drop) `T`s.
+    _values: PhantomData<T>,
 }
 
 impl<T> Shared<T> {
@@ -136,10 +233,9 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: the owner and every reporter are gone.
         let segments = self.segments.with_mut(|segments| unsafe { std::mem::take(&mut *segments) });
-        for first in segments {
-            // SAFETY: each segment came from `Box::leak` of a slice of `SEGMENT` slots
-            // (`Completions::fresh_slot`), and is freed once, here.
-            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(first.as_ptr(), SEGMENT)) });
+        for start in segments {
+            // SAFETY: each segment came from `Segment::make`, and is freed once, here.
+            unsafe { Segment::<T>::free(start) };
         }
     }
 }
@@ -152,10 +248,12 @@ pub struct Completions<T> {
     reserved: u64,
     /// Slots made so far: the next fresh index.
     made: u32,
-    /// Slots whose report was taken, to reuse.
-    free: Vec<u32>,
-    /// Reports taken from the stack, newest first: `pop` gives the oldest.
-    ready: Vec<u32>,
+    /// Slots whose report was taken, to reuse: a list (index + 1, or 0) linked through the
+    /// slots' `next`, which the owner has to itself while a slot is free.
+    free: u32,
+    /// Reports taken from the stack, oldest first: a list linked through `next` as well (the
+    /// stack, reversed in place when taken).
+    ready: u32,
     /// A copy of the waker stored in the shared state, to compare with without reading it.
     registered: Option<Waker>,
 }
@@ -174,13 +272,14 @@ impl<T> Completions<T> {
             cancelled: Padded(AtomicBool::new(false)),
             waker: UnsafeCell::new(None),
             segments: UnsafeCell::new(Vec::new()),
+            _values: PhantomData,
         });
         Completions {
             shared: NonNull::from(Box::leak(shared)),
             reserved: 0,
             made: 0,
-            free: Vec::new(),
-            ready: Vec::new(),
+            free: 0,
+            ready: 0,
             registered: None,
         }
     }
@@ -198,8 +297,12 @@ impl<T> Completions<T> {
         if self.reserved == 0 {
             self.reserve();
         }
-        let slot = match self.free.pop() {
-            Some(index) => self.slot_ptr(index),
+        let slot = match self.free.checked_sub(1) {
+            Some(index) => {
+                // SAFETY: a free slot's link is the owner's.
+                self.free = self.slot(index).next.with(|next| unsafe { *next });
+                self.slot_ptr(index)
+            }
             None => {
                 assert!((self.made as usize) < MAX_MEMBERS, "{TOO_MANY}");
                 let index = self.made;
@@ -227,36 +330,30 @@ impl<T> Completions<T> {
         self.reserved = RESERVE;
     }
 
-    /// Slot `index`, the next fresh one, making its segment (all its slots) if it is the
-    /// segment's first.
+    /// Slot `index`, the next fresh one, making its segment if it is the segment's first.
     fn fresh_slot(&mut self, index: u32) -> NonNull<Slot<T>> {
-        let offset = index as usize % SEGMENT;
-        if offset == 0 {
-            let shared = self.shared;
-            let slots: Box<[Slot<T>]> = (0..SEGMENT)
-                .map(|offset| Slot {
-                    shared,
-                    index: index + offset as u32,
-                    next: UnsafeCell::new(0),
-                    value: UnsafeCell::new(None),
-                    locked: AtomicBool::new(false),
-                    waker: UnsafeCell::new(None),
-                })
-                .collect();
-            let first = NonNull::from(Box::leak(slots)).cast::<Slot<T>>();
+        if (index as usize).is_multiple_of(Segment::<T>::LEN) {
+            let start = Segment::make(self.shared, index);
             // SAFETY: only the owner touches the list of segments while it exists.
-            self.shared().segments.with_mut(|segments| unsafe { (*segments).push(first) });
+            self.shared().segments.with_mut(|segments| unsafe { (*segments).push(start) });
         }
         self.slot_ptr(index)
     }
 
+    /// The start of the segment holding slot `index`, and the slot's offset in it.
+    fn locate(&self, index: u32) -> (NonNull<u8>, usize) {
+        let (segment, offset) = (index as usize / Segment::<T>::LEN, index as usize % Segment::<T>::LEN);
+        // SAFETY: only the owner touches the list of segments while it exists.
+        let start = self.shared().segments.with(|segments| unsafe { (&*segments)[segment] });
+        (start, offset)
+    }
+
     /// Slot `index`, which was handed out before.
     fn slot_ptr(&self, index: u32) -> NonNull<Slot<T>> {
-        let (segment, offset) = locate(index);
-        // SAFETY: only the owner touches the list of segments while it exists; the slot's
-        // segment was made by `fresh_slot` and lives as long as the shared state, which the
-        // owner keeps; `offset < SEGMENT`, inside it.
-        self.shared().segments.with(|segments| unsafe { (&*segments)[segment].add(offset) })
+        let (start, offset) = self.locate(index);
+        // SAFETY: the segment was made by `fresh_slot` and lives as long as the shared state,
+        // which the owner keeps; `offset < LEN`.
+        unsafe { Segment::slot(start, offset) }
     }
 
     /// Slot `index`, which was handed out before.
@@ -268,27 +365,42 @@ impl<T> Completions<T> {
     /// The next report, in the order they were made: the reporter's value, or `None` when it
     /// was dropped unreported. Waits when there is none; the owner is woken by the next report.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if self.ready.is_empty() && self.take_stack(cx).is_pending() {
+        if self.ready == 0 && self.take_stack(Some(cx)).is_pending() {
             return Poll::Pending;
         }
-        let index = self.ready.pop().expect("a taken stack has a slot");
-        Poll::Ready(self.take(index))
+        Poll::Ready(self.take_ready())
     }
 
     /// Cancels every member: raises the flag they read at each poll, and wakes each one that
     /// waits, so that it reads it. Members made afterwards are cancelled from the start.
     pub fn cancel(&mut self) {
         self.shared().cancelled.0.store(true, Release);
-        for index in 0..self.made {
-            let slot = self.slot(index);
-            slot.lock();
-            // SAFETY: under the slot's lock: its member does not write the waker meanwhile.
-            let waker = slot.waker.with(|waker| unsafe { (*waker).clone() });
-            slot.unlock();
-            if let Some(waker) = waker {
-                // A member's waker is its task's, but may be anyone's: a panic must not stop
-                // the other members' cancels.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        // SAFETY: only the owner touches the list of segments while it exists.
+        let segments = self.shared().segments.with(|segments| unsafe { (*segments).clone() });
+        for start in segments {
+            // SAFETY: a segment made by `Segment::make`, alive while the owner is.
+            let header = unsafe { start.cast::<Header<T>>().as_ref() };
+            // A segment no member of which waited is closed: a member that waits later finds
+            // it closed when it comes to make the cells, and so learns of the cancel.
+            let cells = match header.wakers.compare_exchange(ptr::null_mut(), CLOSED, AcqRel, Acquire) {
+                Ok(_) => continue,
+                Err(cells) if cells == CLOSED => continue,
+                // SAFETY: not null: the exchange failed.
+                Err(cells) => unsafe { NonNull::new_unchecked(cells) },
+            };
+            for offset in 0..Segment::<T>::LEN {
+                // SAFETY: the cells are `LEN` long, made by `Reporter::cell`, and live as long
+                // as the segment.
+                let cell = unsafe { cells.add(offset).as_ref() };
+                cell.lock();
+                // SAFETY: under the cell's lock: its member does not write the waker meanwhile.
+                let waker = cell.waker.with(|waker| unsafe { (*waker).clone() });
+                cell.unlock();
+                if let Some(waker) = waker {
+                    // A member's waker is its task's, but may be anyone's: a panic must not stop
+                    // the other members' cancels.
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+                }
             }
         }
     }
@@ -297,14 +409,14 @@ impl<T> Completions<T> {
     /// [`cancel`](Completions::cancel), once every member has dropped what it ran.
     pub fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            while let Some(index) = self.ready.pop() {
-                drop(self.take(index));
+            while self.ready != 0 {
+                drop(self.take_ready());
             }
             let current = self.shared().word.0.load(Acquire);
             if count(current) == 1 + self.reserved && current & HEAD == 0 {
                 return Poll::Ready(());
             }
-            if self.take_stack(cx).is_pending() {
+            if self.take_stack(Some(cx)).is_pending() {
                 // Woken by the next report; a reporter that goes without waking (none waited)
                 // leaves a stack, which the check above sees. The last one wakes too: it reports
                 // while the owner waits, as every report after the wait was registered does.
@@ -313,9 +425,19 @@ impl<T> Completions<T> {
         }
     }
 
-    /// Moves the reported stack into `ready`, or registers `cx`'s waker for the next report.
-    fn take_stack(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        debug_assert!(self.ready.is_empty());
+    /// The next report if one was made, without waiting for one (and without storing a waker):
+    /// `None` when there is none yet.
+    pub fn try_next(&mut self) -> Option<Option<T>> {
+        if self.ready == 0 && self.take_stack(None).is_pending() {
+            return None;
+        }
+        Some(self.take_ready())
+    }
+
+    /// Moves the reported stack into `ready`, or registers `cx`'s waker (if any) for the next
+    /// report.
+    fn take_stack(&mut self, mut cx: Option<&mut Context<'_>>) -> Poll<()> {
+        debug_assert_eq!(self.ready, 0);
         // SAFETY: the owner's share keeps the state alive while `self` exists (a reference
         // not tied to `self`, which `collect` borrows mutably).
         let shared: &Shared<T> = unsafe { self.shared.as_ref() };
@@ -337,6 +459,9 @@ impl<T> Completions<T> {
                     }
                 }
             }
+            let Some(cx) = cx.as_deref_mut() else {
+                return Poll::Pending;
+            };
             if current & WAKING != 0 {
                 // A reporter is taking the stored waker out to wake it, for a report it made:
                 // the slot is not ours to write. If that waker is this one, the wake comes
@@ -378,27 +503,44 @@ impl<T> Completions<T> {
         }
     }
 
-    /// Queues the stack that starts at `head` (index + 1) for taking, oldest last.
+    /// Queues the stack that starts at `head` (index + 1), newest first, for taking oldest
+    /// first: reverses its links in place.
     fn collect(&mut self, mut head: u32) {
-        while head != 0 {
-            let index = head - 1;
-            self.ready.push(index);
+        let mut reversed = 0;
+        while let Some(index) = head.checked_sub(1) {
             // SAFETY: the slot was pushed before the stack was taken (acquired), and its
-            // reporter wrote nothing after the push.
-            head = self.slot(index).next.with(|next| unsafe { *next });
+            // reporter wrote nothing after the push: its link is the owner's now.
+            head = self.slot(index).next.with_mut(|next| unsafe { std::mem::replace(&mut *next, reversed) });
+            reversed = index + 1;
         }
+        self.ready = reversed;
     }
 
-    /// Takes the report of slot `index`, which is in the taken stack, and frees the slot.
+    /// Takes the oldest report queued by `collect`, which there is.
+    fn take_ready(&mut self) -> Option<T> {
+        let index = self.ready.checked_sub(1).expect("a taken stack has a slot");
+        // SAFETY: a queued slot's link is the owner's.
+        self.ready = self.slot(index).next.with(|next| unsafe { *next });
+        self.take(index)
+    }
+
+    /// Takes the report of slot `index`, which was queued by `collect`, and frees the slot.
     fn take(&mut self, index: u32) -> Option<T> {
-        let slot = self.slot(index);
+        let (start, offset) = self.locate(index);
         // SAFETY: as in `collect`: the slot's reporter is gone, and only the owner reads it.
-        let value = slot.value.with_mut(|value| unsafe { (*value).take() });
-        // SAFETY: no member writes the waker any more (its reporter is gone), and the owner
-        // only reads it under the lock, in `cancel`, which `&mut self` excludes here.
-        let waker = slot.waker.with_mut(|waker| unsafe { (*waker).take() });
-        drop(waker);
-        self.free.push(index);
+        let value = self.slot(index).value.with_mut(|value| unsafe { (*value).take() });
+        // SAFETY: a segment made by `Segment::make`, alive while the owner is.
+        let header = unsafe { start.cast::<Header<T>>().as_ref() };
+        if let Some(cells) = Segment::wakers(header) {
+            // SAFETY: the cells are `LEN` long; no member writes this one any more (its
+            // reporter is gone), and the owner reads it only in `cancel`, which `&mut self`
+            // excludes here.
+            let waker = unsafe { cells.add(offset).as_ref() }.waker.with_mut(|waker| unsafe { (*waker).take() });
+            drop(waker);
+        }
+        // SAFETY: the slot is the owner's until a reporter gets it again.
+        self.slot(index).next.with_mut(|next| unsafe { *next = self.free });
+        self.free = index + 1;
         value
     }
 }
@@ -424,7 +566,7 @@ impl<T> Drop for Completions<T> {
 
 impl<T> fmt::Debug for Completions<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Completions").field("ready", &self.ready.len()).finish_non_exhaustive()
+        f.debug_struct("Completions").field("made", &self.made).finish_non_exhaustive()
     }
 }
 
@@ -440,15 +582,61 @@ unsafe impl<T: Send> Send for Reporter<T> {}
 unsafe impl<T: Send> Sync for Reporter<T> {}
 
 impl<T> Reporter<T> {
+    fn header(&self) -> (&Header<T>, usize) {
+        let (header, offset) = Segment::of(self.slot);
+        // SAFETY: the segment lives as long as the shared state, which this reporter's share
+        // keeps.
+        (unsafe { header.as_ref() }, offset)
+    }
+
     fn shared(&self) -> &Shared<T> {
         // SAFETY: this reporter's share keeps the state alive.
-        unsafe { self.slot().shared.as_ref() }
+        unsafe { self.header().0.shared.as_ref() }
     }
 
     fn slot(&self) -> &Slot<T> {
         // SAFETY: the slot lives as long as the shared state, and is this reporter's until it
         // reports.
         unsafe { self.slot.as_ref() }
+    }
+
+    /// The index the owner knows this slot by.
+    fn index(&self) -> u32 {
+        let (header, offset) = self.header();
+        header.base + offset as u32
+    }
+
+    /// This member's waker cell, made with the segment's cells if no member of it made them;
+    /// `None` when a cancel closed the segment (it found no cells to wake).
+    fn cell(&self) -> Option<&WakerCell> {
+        let (header, offset) = self.header();
+        let current = header.wakers.load(Acquire);
+        let cells = match NonNull::new(current) {
+            _ if current == CLOSED => return None,
+            Some(cells) => cells,
+            None => {
+                let made: Box<[WakerCell]> = (0..Segment::<T>::LEN)
+                    .map(|_| WakerCell { locked: AtomicBool::new(false), waker: UnsafeCell::new(None) })
+                    .collect();
+                let made = Box::into_raw(made).cast::<WakerCell>();
+                match header.wakers.compare_exchange(ptr::null_mut(), made, AcqRel, Acquire) {
+                    // SAFETY: just made, not null.
+                    Ok(_) => unsafe { NonNull::new_unchecked(made) },
+                    Err(theirs) => {
+                        // SAFETY: ours, never shared: freed as it was made.
+                        drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(made, Segment::<T>::LEN)) });
+                        if theirs == CLOSED {
+                            // A cancel closed the segment: nothing to register for.
+                            return None;
+                        }
+                        // SAFETY: another member's cells, published non-null.
+                        unsafe { NonNull::new_unchecked(theirs) }
+                    }
+                }
+            }
+        };
+        // SAFETY: the cells are `LEN` long and live as long as the segment; `offset < LEN`.
+        Some(unsafe { cells.add(offset).as_ref() })
     }
 
     /// Whether the owner cancelled the members.
@@ -460,20 +648,22 @@ impl<T> Reporter<T> {
     /// returns whether the owner cancelled the members: a cancel either finds the waker or is
     /// seen here.
     pub fn register(&mut self, waker: &Waker) -> bool {
-        let slot = self.slot();
-        // SAFETY: only this reporter writes the slot's waker, so reading it needs no lock.
-        let same = slot.waker.with(|stored| unsafe { (*stored).as_ref().is_some_and(|w| w.will_wake(waker)) });
+        let Some(cell) = self.cell() else {
+            return true;
+        };
+        // SAFETY: only this reporter writes its cell's waker, so reading it needs no lock.
+        let same = cell.waker.with(|stored| unsafe { (*stored).as_ref().is_some_and(|w| w.will_wake(waker)) });
         if !same {
             let new = waker.clone();
-            slot.lock();
+            cell.lock();
             // SAFETY: under the lock: the owner does not read it meanwhile.
-            let old = slot.waker.with_mut(|stored| unsafe { (*stored).replace(new) });
-            slot.unlock();
+            let old = cell.waker.with_mut(|stored| unsafe { (*stored).replace(new) });
+            cell.unlock();
             // Outside the lock: a waker's destructor may be anyone's code.
             drop(old);
         }
-        // The lock orders this read after a cancel that found no waker: that cancel raised the
-        // flag before it took the lock.
+        // A cancel that found the cell is ordered by its lock: it raised the flag before it took
+        // the lock. One that found no cells closed the segment, and `cell` saw that.
         self.is_cancelled()
     }
 
@@ -488,10 +678,10 @@ impl<T> Reporter<T> {
 impl<T> Drop for Reporter<T> {
     /// Publishes the slot and gives up this reporter's share; wakes the owner if it waits.
     fn drop(&mut self) {
-        let shared_ptr = self.slot().shared;
+        let shared_ptr = self.header().0.shared;
         let shared = self.shared();
         let slot = self.slot();
-        let index = u64::from(slot.index);
+        let index = u64::from(self.index());
         let word = &shared.word.0;
         let mut current = word.load(Relaxed);
         let pushed = loop {
@@ -531,7 +721,7 @@ impl<T> Drop for Reporter<T> {
 
 impl<T> fmt::Debug for Reporter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reporter").field("index", &self.slot().index).finish()
+        f.debug_struct("Reporter").field("index", &self.index()).finish()
     }
 }
 
@@ -590,9 +780,39 @@ mod tests {
     }
 
     #[test]
-    fn a_reporter_is_one_pointer() {
+    fn a_reporter_is_one_pointer_and_a_slot_is_small() {
         assert_eq!(std::mem::size_of::<Reporter<u64>>(), std::mem::size_of::<usize>());
         assert_eq!(std::mem::size_of::<Option<Reporter<u64>>>(), std::mem::size_of::<usize>());
+        // A task set's report for a word-sized output: the output or a boxed panic.
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(Segment::<Result<usize, Box<crate::task::Panic>>>::SLOT, 24);
+        assert_eq!(Segment::<u64>::BYTES, 4096);
+    }
+
+    #[test]
+    fn large_and_overaligned_values_get_segments_that_fit_them() {
+        #[repr(align(256))]
+        #[derive(Debug, PartialEq)]
+        struct Aligned(u8);
+        fn round_trip<T: PartialEq + std::fmt::Debug>(make: impl Fn(usize) -> T) {
+            assert!(Segment::<T>::LEN >= 16 && Segment::<T>::BYTES.is_power_of_two());
+            let mut queue = Completions::new();
+            let n = 3 * Segment::<T>::LEN + 1;
+            let reporters: Vec<_> = (0..n).map(|_| queue.reporter()).collect();
+            for (i, reporter) in reporters.into_iter().enumerate() {
+                // Every slot lies in its own segment's bounds, at the segment's alignment.
+                assert_eq!(reporter.index() as usize, i);
+                assert_eq!(reporter.slot.as_ptr().addr() % align_of::<Slot<T>>(), 0);
+                report(reporter, make(i));
+            }
+            let noop = &mut Context::from_waker(Waker::noop());
+            for i in 0..n {
+                assert_eq!(queue.poll_next(noop), Poll::Ready(Some(make(i))));
+            }
+        }
+        round_trip(|i| [i as u8; 3000]);
+        round_trip(|i| Aligned(i as u8));
+        round_trip(|_| ());
     }
 
     #[test]
@@ -722,6 +942,19 @@ mod tests {
         assert!(reporters[2].register(&other_waker));
         // A member made after the cancel is cancelled from the start.
         assert!(queue.reporter().is_cancelled());
+    }
+
+    #[test]
+    fn a_member_of_a_segment_cancelled_before_any_waited_learns_of_it_when_it_waits() {
+        let mut queue = Completions::<()>::new();
+        let mut reporter = queue.reporter();
+        queue.cancel();
+        // The segment had no cells: the cancel closed it, and registering finds that.
+        let (woken, waker) = counter();
+        assert!(reporter.register(&waker));
+        assert_eq!(woken.0.load(SeqCst), 0);
+        drop(reporter);
+        assert_eq!(queue.poll_next(&mut Context::from_waker(Waker::noop())), Poll::Ready(None));
     }
 
     #[test]

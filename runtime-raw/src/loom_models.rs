@@ -214,3 +214,31 @@ fn completion_cancel_reaches_a_registering_member() {
         assert!(saw_cancel || count.0.load(SeqCst) == 1, "the cancel was lost");
     });
 }
+
+/// Two members of one segment register while a cancel runs: the first to wait makes the
+/// segment's waker cells, the other finds them (or the cancel closed the segment first). Each
+/// member sees the cancel or is woken for it.
+#[test]
+fn completion_cancel_reaches_two_registering_members() {
+    loom::model(|| {
+        let mut queue = crate::completion::Completions::<()>::new();
+        let members: Vec<_> = (0..2)
+            .map(|_| {
+                let mut reporter = queue.reporter();
+                let count = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
+                let waker = Waker::from(count.clone());
+                let thread = loom::thread::spawn(move || {
+                    let saw = reporter.register(&waker);
+                    drop(reporter);
+                    saw
+                });
+                (thread, count)
+            })
+            .collect();
+        queue.cancel();
+        for (thread, count) in members {
+            let saw_cancel = thread.join().unwrap();
+            assert!(saw_cancel || count.0.load(SeqCst) == 1, "the cancel was lost");
+        }
+    });
+}

@@ -2,9 +2,9 @@
 //! (`RUSTFLAGS="--cfg runtime_loom"`), so that loom explores every interleaving of them.
 
 #[cfg(runtime_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 #[cfg(not(runtime_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 
 #[cfg(runtime_loom)]
 pub(crate) use loom::cell::UnsafeCell;

@@ -8,18 +8,20 @@
 //!
 //! A report is one compare-and-swap on the queue's shared word, which also gives up the
 //! member's share of the queue: no lock, no reference count per member. The outcome travels in
-//! the member's slot, so the set never polls a join handle; it keeps, where that pays, only a
-//! reference to each task ([`raw::task::Kept`]: no join interest, no output), dropped one per
-//! join, oldest first, so that tasks are freed on the set's thread rather than across threads
-//! (see `raw::task::spawn_unjoined_on`; on Tokio's current-thread runtime nothing is kept). So
-//! a task of a set costs about what a spawn whose handle is kept and awaited costs (bench rows
-//! `task_set_10k` and `spawn_many_10k`).
+//! the member's slot (24 bytes for a word-sized output), so the set never polls a join handle;
+//! it keeps, where that pays, only a reference to each task ([`raw::task::Kept`]: no join
+//! interest, no output), dropped one per join, oldest first, so that tasks are freed on the
+//! set's thread rather than across threads (see `raw::task::spawn_unjoined_on`; on Tokio's
+//! current-thread runtime nothing is kept). When `join_next` finds no report it yields once
+//! before it waits, so that members queued behind it on its thread report together instead of
+//! waking it one by one. So a task of a set costs no more than a spawn whose handle is kept and
+//! awaited (bench rows `task_set_10k` and `spawn_many_10k`).
 //!
 //! Cancelling goes through the queue: it raises a flag that members read at each poll, and
-//! wakes every member that waits (a member stores its task's waker in its slot when it returns
-//! `Pending`, taking the slot's lock only when the waker differs from the one stored). A member
-//! that sees the flag drops its future and reports nothing; `cancel_all` waits until every
-//! member has reported.
+//! wakes every member that waits (a member stores its task's waker in a cell beside its slot
+//! when it returns `Pending`, taking the cell's lock only when the waker differs from the one
+//! stored). A member that sees the flag drops its future and reports nothing; `cancel_all`
+//! waits until every member has reported.
 
 use std::fmt;
 use std::future::Future;
@@ -30,11 +32,15 @@ use std::task::{Context, Poll};
 use super::panics;
 use crate::raw;
 use crate::raw::completion::{Completions, Reporter};
-use crate::raw::task::Outcome;
+use crate::raw::task::Panic;
 
 /// Message of the panic when a task of a set was dropped before it finished, and the set did
 /// not cancel it: its runtime shut down.
 const MEMBER_DROPPED: &str = raw::task::DROPPED_BY_SHUTDOWN;
+
+/// What a member reports: its output, or its panic's payload (boxed once more, so that the
+/// report stays small: it is in every member's slot).
+type Outcome<T> = Result<T, Box<Panic>>;
 
 /// A set of spawned tasks with the same output: joined in the order they finish, cancelled
 /// together, and cancelled when the set is dropped.
@@ -68,6 +74,8 @@ pub struct TaskSet<T> {
     /// as many as the set has tasks, oldest first, dropped one per join. They neither cancel
     /// nor join (the queue does); they make the set's thread the one that frees the tasks.
     kept: KeptTasks,
+    /// `join_next` found nothing and yielded; the next time it finds nothing, it waits.
+    yielded: bool,
 }
 
 pin_project_lite::pin_project! {
@@ -121,8 +129,8 @@ impl<F: Future> Future for Member<F> {
                 }
                 return Poll::Pending;
             }
-            Ok(Poll::Ready(value)) => Outcome::Value(value),
-            Err(payload) => Outcome::Panicked(payload),
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(payload) => Err(Box::new(payload)),
         };
         self.finish(Some(outcome))
     }
@@ -176,7 +184,7 @@ impl<T> TaskSet<T> {
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> TaskSet<T> {
-        TaskSet { len: 0, queue: None, kept: KeptTasks::default() }
+        TaskSet { len: 0, queue: None, kept: KeptTasks::default(), yielded: false }
     }
 
     /// How many tasks are in the set: running, or finished and not yet joined.
@@ -287,15 +295,33 @@ impl<T> TaskSet<T> {
         let Some(queue) = &mut self.queue else {
             unreachable!("a set with tasks has its queue");
         };
-        let Poll::Ready(outcome) = queue.poll_next(cx) else {
-            return Poll::Pending;
+        let outcome = match queue.try_next() {
+            Some(outcome) => {
+                self.yielded = false;
+                outcome
+            }
+            None if !self.yielded => {
+                // Nothing finished yet: yield once before waiting, so that members queued on
+                // this thread run first and their reports are taken together, rather than one
+                // wake-up of the joiner per member.
+                self.yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            None => {
+                let Poll::Ready(outcome) = queue.poll_next(cx) else {
+                    return Poll::Pending;
+                };
+                self.yielded = false;
+                outcome
+            }
         };
         self.len -= 1;
         drop(self.kept.pop_front());
         Poll::Ready(Some(match outcome {
-            Some(Outcome::Value(value)) => value,
-            Some(Outcome::Panicked(payload)) => panic::resume_unwind(panics::claim(payload)),
-            None | Some(Outcome::Shutdown | Outcome::Cancelled) => panic!("{MEMBER_DROPPED}"),
+            Some(Ok(value)) => value,
+            Some(Err(payload)) => panic::resume_unwind(panics::claim(*payload)),
+            None => panic!("{MEMBER_DROPPED}"),
         }))
     }
 
