@@ -180,15 +180,18 @@ impl<T> Segment<T> {
     unsafe fn free(start: NonNull<u8>) {
         // SAFETY: per the contract: every slot and the header were written by `make`, the cells
         // (if any) by `Reporter::cell`, each is dropped once, then the block is freed with the
-        // layout it was made with.
+        // layout it was made with. A destructor that panics (a value's, a waker's) counts as
+        // having dropped its value; the others still run, and the memory is still freed.
         unsafe {
             let header = start.cast::<Header<T>>();
             if let Some(cells) = Self::wakers(header.as_ref()) {
-                drop(Box::from_raw(ptr::slice_from_raw_parts_mut(cells.as_ptr(), Self::LEN)));
+                let cells = Box::from_raw(ptr::slice_from_raw_parts_mut(cells.as_ptr(), Self::LEN));
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cells)));
             }
             ptr::drop_in_place(header.as_ptr());
             for offset in 0..Self::LEN {
-                ptr::drop_in_place(Self::slot(start, offset).as_ptr());
+                let slot = Self::slot(start, offset).as_ptr();
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(slot)));
             }
             alloc::dealloc(start.as_ptr(), Self::layout());
         }
@@ -223,8 +226,8 @@ impl<T> Shared<T> {
     unsafe fn free(shared: NonNull<Shared<T>>) {
         // SAFETY: per the contract, the box is ours alone.
         let shared = unsafe { Box::from_raw(shared.as_ptr()) };
-        // A value's or a waker's destructor may panic; the memory is freed either way (every
-        // slot and segment is still dropped), and the panic is not the reporter's.
+        // A value's or a waker's destructor may panic (`Segment::free` contains those, so
+        // every segment is freed); the owner's stored waker's too: not the reporter's panic.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(shared)));
     }
 }
@@ -982,6 +985,24 @@ mod tests {
         let drops = last.join().unwrap();
         assert!(queue.poll_idle(cx).is_ready());
         assert_eq!(drops.load(SeqCst), 3, "the values reported during the wait were dropped");
+    }
+
+    #[test]
+    fn a_panicking_value_destructor_leaves_the_others_dropped() {
+        struct Bomb(Arc<AtomicUsize>, bool);
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+                assert!(!self.1, "a value's destructor panics");
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut queue = Completions::new();
+        for i in 0..5 {
+            report(queue.reporter(), Bomb(drops.clone(), i == 1));
+        }
+        drop(queue);
+        assert_eq!(drops.load(SeqCst), 5);
     }
 
     #[test]
