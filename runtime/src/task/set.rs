@@ -227,7 +227,8 @@ impl<T> TaskSet<T> {
     /// ```
     ///
     /// # Panics
-    /// When no runtime is running on this thread.
+    /// When no runtime is running on this thread, or when the set already holds 2^30 − 1
+    /// tasks (running, or finished and not joined); the set is unchanged then.
     pub fn spawn<F>(&mut self, future: F)
     where
         F: Future<Output = T> + Send + 'static,
