@@ -195,20 +195,27 @@ fn completion_owner_and_reporter_race_to_free() {
     });
 }
 
+/// A member on its own thread storing its waker (a counter) once: whether it saw the cancel.
+fn registering_member(
+    mut reporter: crate::completion::Reporter<()>,
+) -> (loom::thread::JoinHandle<bool>, std::sync::Arc<Counter>) {
+    let count = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
+    let waker = Waker::from(count.clone());
+    let thread = loom::thread::spawn(move || {
+        let saw = reporter.register(&waker);
+        drop(reporter);
+        saw
+    });
+    (thread, count)
+}
+
 /// A cancel racing with a member storing its waker: the member either sees the cancel or is
 /// woken for it, never neither.
 #[test]
 fn completion_cancel_reaches_a_registering_member() {
     loom::model(|| {
         let mut queue = crate::completion::Completions::<()>::new();
-        let mut reporter = queue.reporter();
-        let count = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        let member = loom::thread::spawn(move || {
-            let saw = reporter.register(&waker);
-            drop(reporter);
-            saw
-        });
+        let (member, count) = registering_member(queue.reporter());
         queue.cancel();
         let saw_cancel = member.join().unwrap();
         assert!(saw_cancel || count.0.load(SeqCst) == 1, "the cancel was lost");
@@ -222,22 +229,10 @@ fn completion_cancel_reaches_a_registering_member() {
 fn completion_cancel_reaches_two_registering_members() {
     loom::model(|| {
         let mut queue = crate::completion::Completions::<()>::new();
-        let members: Vec<_> = (0..2)
-            .map(|_| {
-                let mut reporter = queue.reporter();
-                let count = std::sync::Arc::new(Counter(AtomicUsize::new(0)));
-                let waker = Waker::from(count.clone());
-                let thread = loom::thread::spawn(move || {
-                    let saw = reporter.register(&waker);
-                    drop(reporter);
-                    saw
-                });
-                (thread, count)
-            })
-            .collect();
+        let members: Vec<_> = (0..2).map(|_| registering_member(queue.reporter())).collect();
         queue.cancel();
-        for (thread, count) in members {
-            let saw_cancel = thread.join().unwrap();
+        for (member, count) in members {
+            let saw_cancel = member.join().unwrap();
             assert!(saw_cancel || count.0.load(SeqCst) == 1, "the cancel was lost");
         }
     });
