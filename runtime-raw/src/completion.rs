@@ -167,6 +167,24 @@ impl<T> Segment<T> {
         (unsafe { NonNull::new_unchecked(start.cast::<Header<T>>()) }, offset)
     }
 
+    /// The header of the segment at `start`.
+    ///
+    /// # Safety
+    /// `start` came from `make` and the segment is not freed yet.
+    unsafe fn header<'a>(start: NonNull<u8>) -> &'a Header<T> {
+        // SAFETY: per the contract, `make` wrote the header there.
+        unsafe { start.cast::<Header<T>>().as_ref() }
+    }
+
+    /// Cell `offset` of a segment's waker cells.
+    ///
+    /// # Safety
+    /// `cells` came from `Segment::wakers` of a segment not freed yet, and `offset < LEN`.
+    unsafe fn cell<'a>(cells: NonNull<WakerCell>, offset: usize) -> &'a WakerCell {
+        // SAFETY: per the contract: the cells are `LEN` long and live as long as the segment.
+        unsafe { cells.add(offset).as_ref() }
+    }
+
     /// The waker cells of the segment at `header`, if a member made them.
     fn wakers(header: &Header<T>) -> Option<NonNull<WakerCell>> {
         let cells = header.wakers.load(Acquire);
@@ -184,7 +202,7 @@ impl<T> Segment<T> {
         // having dropped its value; the others still run, and the memory is still freed.
         unsafe {
             let header = start.cast::<Header<T>>();
-            if let Some(cells) = Self::wakers(header.as_ref()) {
+            if let Some(cells) = Self::wakers(Self::header(start)) {
                 let cells = Box::from_raw(ptr::slice_from_raw_parts_mut(cells.as_ptr(), Self::LEN));
                 let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cells)));
             }
@@ -292,6 +310,13 @@ impl<T> Completions<T> {
         unsafe { self.shared.as_ref() }
     }
 
+    /// The segments' starts, in index order.
+    fn segments(&self) -> &[NonNull<u8>] {
+        // SAFETY: only the owner touches the list of segments while it exists, and it does not
+        // change it while this borrow of `self` lasts.
+        self.shared().segments.with(|segments| unsafe { (*segments).as_slice() })
+    }
+
     /// A reporter for a new member.
     ///
     /// # Panics
@@ -346,9 +371,7 @@ impl<T> Completions<T> {
     /// The start of the segment holding slot `index`, and the slot's offset in it.
     fn locate(&self, index: u32) -> (NonNull<u8>, usize) {
         let (segment, offset) = (index as usize / Segment::<T>::LEN, index as usize % Segment::<T>::LEN);
-        // SAFETY: only the owner touches the list of segments while it exists.
-        let start = self.shared().segments.with(|segments| unsafe { (&*segments)[segment] });
-        (start, offset)
+        (self.segments()[segment], offset)
     }
 
     /// Slot `index`, which was handed out before.
@@ -378,11 +401,9 @@ impl<T> Completions<T> {
     /// waits, so that it reads it. Members made afterwards are cancelled from the start.
     pub fn cancel(&mut self) {
         self.shared().cancelled.0.store(true, Release);
-        // SAFETY: only the owner touches the list of segments while it exists.
-        let segments = self.shared().segments.with(|segments| unsafe { (*segments).clone() });
-        for start in segments {
+        for &start in self.segments() {
             // SAFETY: a segment made by `Segment::make`, alive while the owner is.
-            let header = unsafe { start.cast::<Header<T>>().as_ref() };
+            let header = unsafe { Segment::<T>::header(start) };
             // A segment no member of which waited is closed: a member that waits later finds
             // it closed when it comes to make the cells, and so learns of the cancel.
             let cells = match header.wakers.compare_exchange(ptr::null_mut(), CLOSED, AcqRel, Acquire) {
@@ -392,9 +413,8 @@ impl<T> Completions<T> {
                 Err(cells) => unsafe { NonNull::new_unchecked(cells) },
             };
             for offset in 0..Segment::<T>::LEN {
-                // SAFETY: the cells are `LEN` long, made by `Reporter::cell`, and live as long
-                // as the segment.
-                let cell = unsafe { cells.add(offset).as_ref() };
+                // SAFETY: cells of a live segment; `offset < LEN`.
+                let cell = unsafe { Segment::<T>::cell(cells, offset) };
                 cell.lock();
                 // SAFETY: under the cell's lock: its member does not write the waker meanwhile.
                 let waker = cell.waker.with(|waker| unsafe { (*waker).clone() });
@@ -465,17 +485,19 @@ impl<T> Completions<T> {
             let Some(cx) = cx.as_deref_mut() else {
                 return Poll::Pending;
             };
+            // Whether the waker stored last is this one.
+            let same = self.registered.as_ref().is_some_and(|registered| registered.will_wake(cx.waker()));
             if current & WAKING != 0 {
                 // A reporter is taking the stored waker out to wake it, for a report it made:
                 // the slot is not ours to write. If that waker is this one, the wake comes
                 // here; else ask for another poll, which finds the report or the slot free.
-                if !self.registered.as_ref().is_some_and(|registered| registered.will_wake(cx.waker())) {
+                if !same {
                     cx.waker().wake_by_ref();
                 }
                 return Poll::Pending;
             }
             if current & WAITING != 0 {
-                if self.registered.as_ref().is_some_and(|registered| registered.will_wake(cx.waker())) {
+                if same {
                     return Poll::Pending;
                 }
                 // Another waker: take the slot back to replace it.
@@ -489,7 +511,7 @@ impl<T> Completions<T> {
             }
             // Neither flag is set: the waker slot is the owner's. (The copy is made once per
             // waker, not per wait: most waits are the same task's.)
-            if !self.registered.as_ref().is_some_and(|registered| registered.will_wake(cx.waker())) {
+            if !same {
                 self.registered = Some(cx.waker().clone());
             }
             let old = shared.waker.with_mut(|waker| {
@@ -533,12 +555,11 @@ impl<T> Completions<T> {
         // SAFETY: as in `collect`: the slot's reporter is gone, and only the owner reads it.
         let value = self.slot(index).value.with_mut(|value| unsafe { (*value).take() });
         // SAFETY: a segment made by `Segment::make`, alive while the owner is.
-        let header = unsafe { start.cast::<Header<T>>().as_ref() };
-        if let Some(cells) = Segment::wakers(header) {
-            // SAFETY: the cells are `LEN` long; no member writes this one any more (its
-            // reporter is gone), and the owner reads it only in `cancel`, which `&mut self`
-            // excludes here.
-            let waker = unsafe { cells.add(offset).as_ref() }.waker.with_mut(|waker| unsafe { (*waker).take() });
+        if let Some(cells) = Segment::wakers(unsafe { Segment::<T>::header(start) }) {
+            // SAFETY: cells of a live segment, `offset < LEN`; no member writes this one any
+            // more (its reporter is gone), and the owner reads it only in `cancel`, which
+            // `&mut self` excludes here.
+            let waker = unsafe { Segment::<T>::cell(cells, offset) }.waker.with_mut(|waker| unsafe { (*waker).take() });
             drop(waker);
         }
         // SAFETY: the slot is the owner's until a reporter gets it again.
@@ -638,8 +659,8 @@ impl<T> Reporter<T> {
                 }
             }
         };
-        // SAFETY: the cells are `LEN` long and live as long as the segment; `offset < LEN`.
-        Some(unsafe { cells.add(offset).as_ref() })
+        // SAFETY: cells of this reporter's segment, alive with it; `offset < LEN`.
+        Some(unsafe { Segment::<T>::cell(cells, offset) })
     }
 
     /// Whether the owner cancelled the members.
@@ -681,10 +702,11 @@ impl<T> Reporter<T> {
 impl<T> Drop for Reporter<T> {
     /// Publishes the slot and gives up this reporter's share; wakes the owner if it waits.
     fn drop(&mut self) {
-        let shared_ptr = self.header().0.shared;
+        let (header, offset) = self.header();
+        let shared_ptr = header.shared;
+        let index = u64::from(header.base) + offset as u64;
         let shared = self.shared();
         let slot = self.slot();
-        let index = u64::from(self.index());
         let word = &shared.word.0;
         let mut current = word.load(Relaxed);
         let pushed = loop {

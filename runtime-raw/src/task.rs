@@ -1140,8 +1140,9 @@ impl fmt::Debug for Kept {
 /// the allocator arena of the thread that made it, under that arena's lock, racing its next
 /// allocations): keeping a reference until the output was taken, then dropping it on the
 /// spawner's thread, costs less. The reference is a [`Kept`]: no join interest (the output,
-/// `()`, is dropped where the task completes), so letting go of it is one atomic step. On Tokio's current-thread runtime every
-/// task is made and freed on the one thread: there nothing is kept (`None`).
+/// `()`, is dropped where the task completes), so letting go of it is one atomic step. On
+/// Tokio's current-thread runtime every task is made and freed on the one thread: there nothing
+/// is kept (`None`).
 ///
 /// # Errors
 /// The instance refused the task (it has shut down): `future` is dropped.

@@ -241,10 +241,9 @@ impl<T> TaskSet<T> {
             let reporter = self.queue.get_or_insert_with(Completions::new).reporter();
             // A panic goes through the recorder (inside the member) before the member catches
             // it: unjoined, it stays unclaimed and fails the test, as a detached task's does.
-            // The task is detached: the set cancels it through its reporter. A stopped instance
-            // drops the member, which then reports nothing: joining it reports a shutdown, as
-            // awaiting a refused spawn's handle does.
-            // A refused spawn's error carries nothing the set needs: its member reported.
+            // The set cancels the task through its reporter. A stopped instance drops the
+            // member, which then reports nothing: joining it reports a shutdown, as awaiting a
+            // refused spawn's handle does (the spawn's error carries nothing more).
             let spawned = match recorder {
                 None => raw::task::spawn_unjoined_on(&**instance, Member::Running { future, reporter }),
                 Some(recorder) => raw::task::spawn_unjoined_on(
